@@ -1,0 +1,36 @@
+// The `baton` command line: each command lives in commands/<name>.ts and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { UserError } from './output.js';
+import { registerInventory } from './commands/inventory.js';
+import { registerConfig } from './commands/config.js';
+import { registerVbios } from './commands/vbios.js';
+
+export function buildProgram(): Command {
+  const program = new Command('baton')
+    .description('Move a GPU, and the monitors on it, between virtual machines and the host.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerInventory(program);
+  registerConfig(program);
+  registerVbios(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    if (err instanceof UserError) {
+      process.stderr.write(`baton: ${err.message}\n`);
+      for (const line of err.details) process.stderr.write(`  ${line}\n`);
+      return 1;
+    }
+    const e = err as Error;
+    process.stderr.write(`baton: internal error: ${e.message}\n`);
+    if (process.env.BATON_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
