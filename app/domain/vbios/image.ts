@@ -20,6 +20,13 @@ export function parseImage(data: Uint8Array, offset: number, index: number, find
   }
   const pointer = u16(data, offset + PCIR_POINTER);
   const pcir = offset + pointer;
+  const available = data.length - offset;
+  const declared = u8(data, offset + 2) * UNIT;
+  if (pointer >= HEADER_LENGTH && pcir + PCIR_MIN_LENGTH > data.length && pointer < declared) {
+    // The PCIR lies past the end, inside the size byte 0x02 declares: the image was cut (SeaVGABIOS keeps its PCIR at the end).
+    add({ code: 'truncated', severity: 'error', offset: offset + 2, message: `${at}: the data ends at ${hex(data.length)}, before the PCIR structure at ${hex(pcir)}; byte 0x02 declares ${declared} bytes but only ${available} remain: the data is cut short by ${declared - available} bytes` });
+    return undefined;
+  }
   if (pointer < HEADER_LENGTH || pcir + PCIR_MIN_LENGTH > data.length) {
     const why = pointer === 0 ? 'is 0: the image has no PCIR structure (an ISA-style ROM?)'
       : pointer < HEADER_LENGTH ? 'points into the ROM header' : `points past the end of the data (${hex(data.length)})`;
@@ -36,7 +43,6 @@ export function parseImage(data: Uint8Array, offset: number, index: number, find
     return undefined;
   }
   const length = units * UNIT;
-  const available = data.length - offset;
   const truncated = length > available;
   if (truncated) {
     add({ code: 'truncated', severity: 'error', offset: pcir + Pcir.imageLength, message: `${at} declares ${length} bytes (${units} × 512) but only ${available} remain: the data is cut short by ${length - available} bytes` });
