@@ -3,8 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
-export const LAB_CACHE = resolve(process.env.BATON_LAB_CACHE ?? join(import.meta.dirname, '../../../.cache/lab'));
+export const LAB_CACHE = resolve(process.env.BATON_LAB_CACHE ?? join(REPO_ROOT, '.cache/lab'));
 
 function run(cmd: string, args: string[], cwd?: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,50 @@
+#!/bin/busybox sh
+# /init of the lab initrd. Loads the modules 9p needs, mounts the host root read-only over 9p,
+# gives it writable scratch space, mounts the writable results share at /run/lab, makes the lab
+# kernel's modules visible at /lib/modules/$(uname -r), then runs the job given in
+# /run/lab/job.argv (one argument per line) chrooted into the host root, records its exit status
+# in /run/lab/status and powers off. Settings come from /lab.conf (written by initrd.ts).
+/bin/busybox mkdir -p /bin /proc /sys /dev /root /layer
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+. /lab.conf
+
+say() { echo "lab-init: $*" > /dev/console; }
+die() { say "FAILED: $*"; sync; poweroff -f; sleep 5; echo o > /proc/sysrq-trigger; }
+
+for ko in $LAB_EARLY_MODULES; do insmod "/modules/$ko" || die "insmod $ko"; done
+
+R=/root
+P9="trans=virtio,version=9p2000.L,msize=524288"
+# The host root does not change during a run: loose caching makes it much faster.
+mount -t 9p -o "$P9,ro,cache=loose" host "$R" || die "mount host root over 9p"
+mount -t proc proc "$R/proc"
+mount -t sysfs sysfs "$R/sys"
+mount -t devtmpfs devtmpfs "$R/dev"
+mkdir -p "$R/dev/pts" "$R/dev/shm"
+mount -t devpts devpts "$R/dev/pts"
+mount -t tmpfs tmpfs "$R/dev/shm"
+for d in /tmp /run /var/lib /var/log /var/tmp /var/cache; do mount -t tmpfs tmpfs "$R$d" || die "tmpfs on $d"; done
+mkdir -p "$R/run/lab"
+mount -t 9p -o "$P9" results "$R/run/lab" || die "mount results share"
+
+# The host has no modules for this kernel: put a link to the unpacked ones in a layer over /usr/lib.
+mkdir -p /layer/modules
+ln -s "$LAB_MODULES_DIR" "/layer/modules/$(uname -r)"
+mount -t overlay overlay -o "lowerdir=/layer:$R/usr/lib" "$R/usr/lib" || die "overlay over /usr/lib"
+
+if [ ! -f "$R/run/lab/job.argv" ]; then die "no /run/lab/job.argv in the results share"; fi
+set --
+while IFS= read -r arg; do set -- "$@" "$arg"; done < "$R/run/lab/job.argv"
+say "running: $*"
+set -o pipefail
+chroot "$R" "$@" 2>&1 | tee "$R/run/lab/job.log" > /dev/console
+status=$?
+echo "$status" > "$R/run/lab/status"
+say "job exited with status $status"
+sync
+umount "$R/run/lab"
+poweroff -f
