@@ -1,0 +1,108 @@
+// The port every VM backend implements (QEMU/QMP, libvirt, Xen): what the helper needs to move a GPU.
+import type { PciAddress } from '../pci-address.js';
+import type { Hypervisor } from './errors.js';
+
+/** A VM as the configuration names it. */
+export type VmName = string;
+
+export type VmState = 'running' | 'paused' | 'shut-off' | 'crashed' | 'starting' | 'unknown';
+
+export interface VmStatus {
+  state: VmState;
+  /** The hypervisor's own state word (QMP RunState, virsh domstate, xl state flags). */
+  raw: string;
+}
+
+export interface VmSummary extends VmStatus {
+  name: VmName;
+  hypervisor: Hypervisor;
+}
+
+/** Where the GPU lands in the guest: a hot-pluggable bus (e.g. a pcie-root-port id) and a slot on it. */
+export interface GuestSlot {
+  bus: string;
+  slot: number;
+}
+
+export interface AttachGpuRequest {
+  /** Host functions of one physical slot, function 0 first; each keeps its function number in the guest. */
+  functions: readonly PciAddress[];
+  /** VBIOS image given to function 0. */
+  romFile?: string;
+  /** Defaults to the backend's configured or first free hot-plug slot. */
+  guestSlot?: GuestSlot;
+}
+
+export interface AttachGpuResult {
+  /** Hypervisor device ids, in the order of `functions`. */
+  deviceIds: readonly string[];
+  guestSlot: GuestSlot;
+  /** How presence was confirmed: the guest-visible PCI tree, or only the hypervisor's object model
+   *  (when the guest has not enumerated the bus yet, the PCI tree cannot show it). */
+  verifiedBy: 'pci-tree' | 'object-model';
+}
+
+export interface DetachGpuOptions {
+  /** The guest must confirm removal within this time, else GuestDidNotReleaseError. */
+  deadlineMs: number;
+}
+
+export interface DetachGpuResult {
+  /** Functions whose removal was confirmed. */
+  removed: readonly PciAddress[];
+  /** Functions the VM did not hold to begin with. */
+  alreadyAbsent: readonly PciAddress[];
+}
+
+export interface ShutdownOptions {
+  /** Time the guest gets to power off by itself before the VM is stopped by force. */
+  deadlineMs: number;
+}
+
+export interface ShutdownResult {
+  /** graceful: the guest powered off; forced: the deadline passed and the VM was ended; already-off: nothing ran. */
+  outcome: 'graceful' | 'forced' | 'already-off';
+}
+
+export interface StartOptions {
+  /** Cold-plug this GPU at start. */
+  withGpu?: AttachGpuRequest;
+  deadlineMs?: number;
+}
+
+export interface StartResult {
+  /** The hypervisor process, when the backend owns one. */
+  pid: number | null;
+}
+
+export type VmEvent =
+  | { kind: 'state-changed'; vm: VmName; state: VmState; raw: string }
+  | { kind: 'device-deleted'; vm: VmName; deviceId: string | null; path: string | null }
+  | { kind: 'device-unplug-error'; vm: VmName; deviceId: string | null; path: string | null }
+  | { kind: 'disconnected'; vm: VmName }
+  | { kind: 'protocol-error'; vm: VmName; message: string };
+
+export type VmEventListener = (event: VmEvent) => void;
+export type Unsubscribe = () => void;
+
+/**
+ * Every method rejects with a VmBackendError subclass (see errors.ts), never a bare Error.
+ */
+export interface VmBackend {
+  readonly hypervisor: Hypervisor;
+  listVms(): Promise<VmSummary[]>;
+  state(vm: VmName): Promise<VmStatus>;
+  pause(vm: VmName): Promise<void>;
+  resume(vm: VmName): Promise<void>;
+  /** Host PCI addresses passed through to the VM right now. */
+  passthroughDevices(vm: VmName): Promise<PciAddress[]>;
+  /** Attaches every function into one guest slot as one multi-function device, then verifies it. */
+  attachGpu(vm: VmName, request: AttachGpuRequest): Promise<AttachGpuResult>;
+  /** Resolves only once the hypervisor confirms every function is gone. */
+  detachGpu(vm: VmName, functions: readonly PciAddress[], options: DetachGpuOptions): Promise<DetachGpuResult>;
+  shutdown(vm: VmName, options: ShutdownOptions): Promise<ShutdownResult>;
+  start(vm: VmName, options: StartOptions): Promise<StartResult>;
+  events(listener: VmEventListener): Unsubscribe;
+  /** Releases connections; VMs keep running. */
+  close(): Promise<void>;
+}
