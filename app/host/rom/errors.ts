@@ -1,0 +1,10 @@
+// The one error type of the ROM host code: a message naming the device or file, plus hints to act on.
+
+export class RomError extends Error {
+  constructor(message: string, readonly details: string[] = [], readonly errno?: string) {
+    super(message);
+    this.name = 'RomError';
+  }
+}
+
+export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
