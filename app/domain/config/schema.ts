@@ -42,7 +42,13 @@ const gpuMatch = gpuMatchInput.transform((m, ctx): GpuMatch => {
     });
     return z.NEVER;
   }
-  return { by: 'ids', vendor: m.vendor, device: m.device, subsystem: m.subsystem, serial: m.serial };
+  return {
+    by: 'ids',
+    vendor: m.vendor,
+    device: m.device,
+    ...(m.subsystem !== undefined && { subsystem: m.subsystem }),
+    ...(m.serial !== undefined && { serial: m.serial }),
+  };
 });
 
 export type VbiosSource = { source: 'file'; file: string } | { source: 'capture' };
