@@ -4,6 +4,7 @@ import { UserError } from './output.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerConfig } from './commands/config.js';
 import { registerVbios } from './commands/vbios.js';
+import { registerGpu } from './commands/gpu.js';
 
 export function buildProgram(): Command {
   const program = new Command('baton')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerInventory(program);
   registerConfig(program);
   registerVbios(program);
+  registerGpu(program);
   return program;
 }
 

@@ -1,0 +1,89 @@
+// `baton gpu claim|release ADDR`: the host side of a switch, run by root for admins and tests.
+// The same code runs in the helper.
+import type { Command } from 'commander';
+import { configuredGpu, policyFrom } from '../../domain/handoff/policy.js';
+import { parsePciAddress, type PciAddress } from '../../domain/pci-address.js';
+import { claimGpu, findGpu } from '../../host/handoff/claim.js';
+import { handoffContext, type HandoffContext } from '../../host/handoff/context.js';
+import { HandoffFailed, HandoffRefused } from '../../host/handoff/errors.js';
+import { releaseGpu } from '../../host/handoff/release.js';
+import { ChildKernelWriter } from '../../host/kernel/kernel-writer.js';
+import { loadOptionalConfig } from '../config-option.js';
+import { printJson, printLines, UserError } from '../output.js';
+
+interface GpuOptions {
+  json?: boolean;
+  sysfs: string;
+  config?: string;
+  stateDir: string;
+  deadline: string;
+}
+
+export function parseAddressArg(text: string): PciAddress {
+  const address = parsePciAddress(text);
+  if (!address) throw new UserError(`${JSON.stringify(text)} is not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)`);
+  return address;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print the result as JSON')
+    .option('--sysfs <dir>', 'sysfs root', '/sys')
+    .option('--config <file>', 'config with the consent for movable peers, boot VGA and module loading')
+    .option('--state-dir <dir>', 'where the original drivers are remembered', '/var/lib/baton')
+    .option('--deadline <ms>', 'deadline for each kernel write', '10000');
+}
+
+async function withContext<T>(opts: GpuOptions, run: (ctx: HandoffContext) => Promise<T>): Promise<T> {
+  const deadline = Number(opts.deadline);
+  if (!Number.isInteger(deadline) || deadline <= 0) throw new UserError(`--deadline ${opts.deadline}: expected milliseconds, a positive whole number`);
+  const writer = new ChildKernelWriter(deadline);
+  try {
+    return await run(handoffContext({ sysfsRoot: opts.sysfs, stateDir: opts.stateDir, writer, writeDeadlineMs: deadline }));
+  } catch (err) {
+    if (err instanceof HandoffRefused) throw new UserError(`cannot hand over ${err.address}:`, err.reasons);
+    if (err instanceof HandoffFailed) {
+      const details = [`step: ${err.step}`, `error: ${err.cause.message}`];
+      if (err.rolledBack.length) details.push(`rolled back: ${err.rolledBack.join('; ')}`);
+      if (err.rollbackErrors.length) details.push(`NOT rolled back: ${err.rollbackErrors.join('; ')}`);
+      throw new UserError(`${err.address}: ${err.step} failed`, details);
+    }
+    throw err;
+  } finally {
+    writer.close();
+  }
+}
+
+export function registerGpu(program: Command): void {
+  const gpu = program.command('gpu').description('move a GPU between the host drivers and vfio-pci (root)');
+
+  withCommon(gpu.command('claim <address>').description('give every function of the GPU to vfio-pci')).action(async (text: string, opts: GpuOptions) => {
+    const address = parseAddressArg(text);
+    const config = loadOptionalConfig(opts.config);
+    const result = await withContext(opts, (ctx) => {
+      const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
+      return claimGpu(ctx, address, policyFrom(entry));
+    });
+    if (opts.json) return printJson({ ok: true, ...result });
+    printLines([
+      `${result.gpu}: on vfio-pci (IOMMU group ${result.group ?? 'none'}) in ${result.ms} ms`,
+      ...result.functions.map((f) => `  ${f.address}: ${f.from ?? 'no driver'} → ${f.to} (${f.ms} ms)`),
+      ...(result.viability?.ioctl ? [`  group viable: ${result.viability.ioctl.viable ? 'yes' : 'no'} (kernel), ${result.viability.sysfs.viable ? 'yes' : 'no'} (sysfs)`] : []),
+    ]);
+  });
+
+  withCommon(gpu.command('release <address>').description('give every function of the GPU back to its host driver, function 0 first')).action(async (text: string, opts: GpuOptions) => {
+    const address = parseAddressArg(text);
+    const config = loadOptionalConfig(opts.config);
+    const result = await withContext(opts, (ctx) => {
+      const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
+      return releaseGpu(ctx, address, policyFrom(entry));
+    });
+    if (opts.json) return printJson({ ok: true, ...result });
+    printLines([
+      `${result.gpu}: back on the host in ${result.ms} ms`,
+      ...result.functions.map((f) => `  ${f.address}: ${f.from ?? 'no driver'} → ${f.to ?? 'no driver'}`),
+      ...result.consoleErrors.map((e) => `  console not restored: ${e}`),
+    ]);
+  });
+}

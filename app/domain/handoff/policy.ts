@@ -1,0 +1,68 @@
+// Whether a GPU may be claimed for vfio-pci, and which functions move with it. Pure: the same
+// verdict for the CLI, the helper and the tests.
+import type { Gpu } from '../inventory/model.js';
+import { VFIO_SAFE_DRIVERS } from '../inventory/classify.js';
+import type { PciAddress } from '../pci-address.js';
+
+export interface HandoffPolicy {
+  /** Group peers the user allows to move along with the GPU (the config's movablePeers). */
+  movablePeers: PciAddress[];
+  /** Hand over the host's boot VGA: release its framebuffer console first, restore it on release. */
+  allowBootVga: boolean;
+  /** Load vfio-pci when it is not loaded. */
+  loadVfioModule: boolean;
+}
+
+export const DEFAULT_POLICY: HandoffPolicy = { movablePeers: [], allowBootVga: false, loadVfioModule: false };
+
+export interface ClaimPlan {
+  /** Every function that goes to vfio-pci, the GPU's display function first. */
+  functions: PciAddress[];
+  refusals: string[];
+  releaseConsole: boolean;
+  loadVfio: boolean;
+}
+
+export function planClaim(gpu: Gpu, vfioLoaded: boolean, vfioLoadable: boolean | null, policy: HandoffPolicy): ClaimPlan {
+  const refusals: string[] = [];
+  const movable = new Set(policy.movablePeers);
+  const peersToMove: PciAddress[] = [];
+  for (const peer of gpu.groupPeers) {
+    if (movable.has(peer.address)) peersToMove.push(peer.address);
+    else if (peer.driver && !VFIO_SAFE_DRIVERS.has(peer.driver)) {
+      refusals.push(`group peer ${peer.address} (${peer.name ?? peer.class ?? 'device'}) is bound to the host driver ${peer.driver} and shares IOMMU group ${gpu.iommuGroup}; name it in movablePeers to move it with ${gpu.address}`);
+    }
+  }
+  if (gpu.iommuGroup === null) refusals.push(`${gpu.address} has no IOMMU group: the IOMMU is off or does not cover this device`);
+  if (gpu.bootVga && !policy.allowBootVga) {
+    refusals.push(`${gpu.address} is the host's boot VGA with the console on it; set allowBootVga for it in the config to hand it over`);
+  }
+  let loadVfio = false;
+  if (!vfioLoaded) {
+    if (vfioLoadable === false) refusals.push('vfio-pci is not available: the running kernel has no vfio-pci module');
+    else if (policy.loadVfioModule) loadVfio = true;
+    else refusals.push('vfio-pci is not loaded; load it (modprobe vfio-pci) or set loadVfioModule in the config');
+  }
+  for (const p of gpu.problems.filter((p) => /^[0-9a-f]{4}:/.test(p))) refusals.push(`cannot read the device state: ${p}`);
+  return {
+    functions: [...gpu.functions.map((f) => f.address), ...peersToMove],
+    refusals,
+    releaseConsole: gpu.bootVga && policy.allowBootVga,
+    loadVfio,
+  };
+}
+
+/** The configured entry for a GPU the inventory found: by address, or by ids for a re-slotted card. */
+export function configuredGpu<T extends { match: { by: 'address'; address: PciAddress } | { by: 'ids'; vendor: string; device: string; subsystem?: string } }>(
+  gpus: T[],
+  gpu: Pick<Gpu, 'address' | 'vendor' | 'device' | 'subsystem'>,
+): T | undefined {
+  return (
+    gpus.find((g) => g.match.by === 'address' && g.match.address === gpu.address) ??
+    gpus.find((g) => g.match.by === 'ids' && g.match.vendor === gpu.vendor && g.match.device === gpu.device && (!g.match.subsystem || g.match.subsystem === gpu.subsystem))
+  );
+}
+
+export function policyFrom(entry: { movablePeers: PciAddress[]; allowBootVga: boolean; loadVfioModule: boolean } | undefined): HandoffPolicy {
+  return entry ? { movablePeers: entry.movablePeers, allowBootVga: entry.allowBootVga, loadVfioModule: entry.loadVfioModule } : DEFAULT_POLICY;
+}

@@ -1,0 +1,59 @@
+// Release: the GPU leaves vfio-pci and every function goes back to the driver it came from,
+// function 0 first (the kernel links the other functions to it for power management).
+import type { HandoffPolicy } from '../../domain/handoff/policy.js';
+import type { PciAddress } from '../../domain/pci-address.js';
+import { describeHolders } from '../vfio/holders.js';
+import { Binder } from './binder.js';
+import { findGpu, type MovedFunction } from './claim.js';
+import { restoreConsole } from './console.js';
+import type { HandoffContext } from './context.js';
+import { HandoffFailed, HandoffRefused } from './errors.js';
+
+export interface ReleaseResult {
+  gpu: PciAddress;
+  functions: MovedFunction[];
+  consoleErrors: string[];
+  ms: number;
+}
+
+export async function releaseGpu(ctx: HandoffContext, address: PciAddress, policy: Pick<HandoffPolicy, 'movablePeers'>): Promise<ReleaseResult> {
+  const started = Date.now();
+  const gpu = findGpu(ctx, address);
+  const binder = new Binder(ctx.sysfs, ctx.writer, ctx.writeDeadlineMs);
+  const peers = gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a) || ctx.memory.driverOf(a) !== undefined);
+  const functions = [...gpu.functions.map((f) => f.address), ...peers].sort();
+  const onVfio = functions.filter((a) => binder.driverOf(a) === 'vfio-pci');
+
+  // Unbinding from vfio-pci blocks in the kernel while a VM has the group open: name the holder instead.
+  if (onVfio.length && gpu.iommuGroup !== null) {
+    const holders = ctx.holders(gpu.iommuGroup);
+    if (holders.length) {
+      throw new HandoffRefused(gpu.address, [`IOMMU group ${gpu.iommuGroup} is in use by ${describeHolders(holders)}; the VM must let go of the GPU first (detach it or shut the VM down)`]);
+    }
+  }
+
+  const moved: MovedFunction[] = [];
+  const t0 = Date.now();
+  let step = 'leave vfio-pci';
+  try {
+    for (const fn of onVfio) {
+      step = `take ${fn} off vfio-pci`;
+      await binder.leaveVfio(fn);
+    }
+    for (const fn of functions) {
+      const original = ctx.memory.driverOf(fn);
+      step = `give ${fn} back to ${original ?? 'the driver the kernel matches'}`;
+      const from = onVfio.includes(fn) ? 'vfio-pci' : binder.driverOf(fn);
+      const to = await binder.bindHost(fn, original);
+      if (from !== to) moved.push({ address: fn, from, to, ms: Date.now() - t0 });
+    }
+  } catch (err) {
+    // Nothing to roll back to: a GPU half on the host is worse than one fully parked, so the error
+    // says exactly where it stopped; the caller may park it on vfio-pci again.
+    throw new HandoffFailed(gpu.address, step, err as Error);
+  }
+  const record = ctx.memory.consoleOf(gpu.address);
+  const consoleErrors = record ? await restoreConsole(ctx.sysfs, ctx.writer, record) : [];
+  ctx.memory.forget(functions);
+  return { gpu: gpu.address, functions: moved, consoleErrors, ms: Date.now() - started };
+}
