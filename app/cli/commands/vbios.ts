@@ -10,7 +10,7 @@ import { parseRom } from '../../domain/vbios/parse.js';
 import type { DeviceIds, Finding, RomReport, Verdict } from '../../domain/vbios/types.js';
 import { captureRom, readDeviceIds } from '../../host/rom/capture.js';
 import { RomError } from '../../host/rom/errors.js';
-import { readRomFile, writeAtomic } from '../../host/rom/files.js';
+import { readRomFile, writeAtomic, type RomFs } from '../../host/rom/files.js';
 import { importRomFile, storeCapture } from '../../host/rom/import.js';
 import { DEFAULT_STORE_DIR, RomStore, sha256Of } from '../../host/rom/store.js';
 import { table, UserError } from '../output.js';
@@ -59,9 +59,10 @@ export function runVbiosCheck(file: string, opts: { for?: string; sysfs?: string
   });
 }
 
-export function runVbiosCapture(address: string, opts: { out?: string; store?: string; sysfs?: string; json?: boolean }, out: Out = stdout): number {
+/** `fs` lets tests play the sysfs `rom` toggles against a regular file. */
+export function runVbiosCapture(address: string, opts: { out?: string; store?: string; sysfs?: string; json?: boolean }, out: Out = stdout, fs?: RomFs): number {
   return userErrors(() => {
-    const capture = captureRom(address, { sysfsRoot: opts.sysfs ?? '/sys' });
+    const capture = captureRom(address, { sysfsRoot: opts.sysfs ?? '/sys', ...(fs ? { fs } : {}) });
     const { report, findings, verdict } = checkRomForDevice(capture.bytes, capture.ids);
     let saved: { path: string; sidecar?: string; duplicate?: boolean } | undefined;
     let notStored: string | undefined;
