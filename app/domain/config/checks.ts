@@ -91,8 +91,9 @@ function checkVms(vms: unknown[], problems: CheckProblem[]): Set<string> {
     const vm = obj(v);
     if (!vm) return;
     const nameValue = str(vm.name);
-    if (nameValue !== undefined) vmNames.add(nameValue);
-    if ((RESERVED_TARGETS as readonly string[]).includes(nameValue ?? '')) {
+    const reserved = (RESERVED_TARGETS as readonly string[]).includes(nameValue ?? '');
+    if (nameValue !== undefined && !reserved) vmNames.add(nameValue);
+    if (reserved) {
       problems.push({ path: ['vms', i, 'name'], message: `${JSON.stringify(nameValue)} is reserved (it names a target that is not a VM); choose another name` });
     }
     names.claim(nameValue, ['vms', i, 'name'], (first) => `duplicate VM name ${JSON.stringify(nameValue)} (first used at ${first})`);
