@@ -92,3 +92,10 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
   if (load().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf, len) < 0) fail('getsockopt SO_PEERCRED');
   return { pid: buf.readInt32LE(0), uid: buf.readUInt32LE(4), gid: buf.readUInt32LE(8) };
 }
+
+/** ioctl whose argument is a C string (VFIO_GROUP_GET_DEVICE_FD takes the device name). */
+export function ioctlString(fd: number, request: number, text: string, what: string): number {
+  const r = load().ioctl(fd, request, 'const char *', text);
+  if (r < 0) fail(what);
+  return r;
+}

@@ -8,6 +8,7 @@ import { handoffContext, type HandoffContext } from '../../host/handoff/context.
 import { HandoffFailed, HandoffRefused } from '../../host/handoff/errors.js';
 import { releaseGpu } from '../../host/handoff/release.js';
 import { ChildKernelWriter } from '../../host/kernel/kernel-writer.js';
+import { RESET_METHODS, ResetFailed, resetGpu, type ResetMethod } from '../../host/reset/reset.js';
 import { loadOptionalConfig } from '../config-option.js';
 import { printJson, printLines, UserError } from '../output.js';
 
@@ -48,6 +49,7 @@ async function withContext<T>(opts: GpuOptions, run: (ctx: HandoffContext) => Pr
       if (err.rollbackErrors.length) details.push(`NOT rolled back: ${err.rollbackErrors.join('; ')}`);
       throw new UserError(`${err.address}: ${err.step} failed`, details);
     }
+    if (err instanceof ResetFailed) throw new UserError(err.message);
     throw err;
   } finally {
     writer.close();
@@ -86,4 +88,20 @@ export function registerGpu(program: Command): void {
       ...result.consoleErrors.map((e) => `  console not restored: ${e}`),
     ]);
   });
+
+  withCommon(gpu.command('reset <address>').description('reset the GPU and check that it answers afterwards'))
+    .option('--method <method>', `auto, flr, pm, bus, device_specific or hot_reset (default: the config's, else auto)`)
+    .action(async (text: string, opts: GpuOptions & { method?: string }) => {
+      const address = parseAddressArg(text);
+      const config = loadOptionalConfig(opts.config);
+      if (opts.method !== undefined && !(RESET_METHODS as readonly string[]).includes(opts.method)) {
+        throw new UserError(`--method ${opts.method}: expected one of ${RESET_METHODS.join(', ')}`);
+      }
+      const result = await withContext(opts, (ctx) => {
+        const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
+        return resetGpu(ctx, address, (opts.method as ResetMethod | undefined) ?? entry?.reset ?? 'auto');
+      });
+      if (opts.json) return printJson({ ok: true, ...result });
+      printLines([`${result.gpu}: reset in ${result.ms} ms`, ...result.resets.map((r) => `  ${r.address}: ${r.method} in ${r.ms} ms, answers as vendor ${r.vendorAfter}`)]);
+    });
 }

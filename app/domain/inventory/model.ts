@@ -138,6 +138,8 @@ export interface Gpu {
   bridges: FunctionSummary[];
   resetMethods: string[];
   romPresent: boolean;
+  /** The bridge above the GPU (its slot's root port); null on a root bus. */
+  parentBridge: PciAddress | null;
   assignable: boolean;
   reasons: Reason[];
   /** Every blocker and every tree problem affecting this GPU, as sentences. */
