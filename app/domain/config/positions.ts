@@ -5,7 +5,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounte
 export type PathSegment = string | number;
 export type Position = { line: number; col: number };
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';

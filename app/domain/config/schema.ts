@@ -155,9 +155,10 @@ const vm = z
 
 // --- monitors ---
 
-const ddcBus = z.union([z.number().int().min(0), z.string().regex(/^\/dev\/i2c-[0-9]+$/)], {
-  error: () => 'expected an i2c bus number or /dev/i2c-N',
-}).transform((b) => (typeof b === 'number' ? b : Number(b.slice('/dev/i2c-'.length))));
+const I2C_MESSAGE = 'expected an i2c bus number or /dev/i2c-N';
+const ddcBus = z
+  .union([z.number().int().min(0), z.string().regex(/^\/dev\/i2c-[0-9]+$/, I2C_MESSAGE)], { error: () => I2C_MESSAGE })
+  .transform((b) => (typeof b === 'number' ? b : Number(b.slice('/dev/i2c-'.length))));
 
 const monitor = z.strictObject({
   connector,

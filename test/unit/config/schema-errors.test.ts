@@ -89,3 +89,13 @@ describe('schema errors', () => {
     ]);
   });
 });
+
+describe('schema errors in monitors and helper', () => {
+  it('explains a DDC bus that is neither a number nor /dev/i2c-N', () => {
+    const text = 'monitors:\n  - { connector: card1-DP-1, name: M, ddc: { bus: i2c, inputs: { host: 15 } } }\n';
+    const result = parseConfig(text, 'f.yaml');
+    expect(result.ok ? [] : result.errors.map(formatConfigError)).toEqual([
+      errorAt('f.yaml', text, 'i2c', 'monitors[0].ddc.bus: expected an i2c bus number or /dev/i2c-N'),
+    ]);
+  });
+});
