@@ -19,7 +19,7 @@ export function checkRomForDevice(rom: Uint8Array | RomReport, gpu: DeviceIds): 
 function imageFindings(image: RomImage, gpu: DeviceIds): Finding[] {
   const out: Finding[] = [];
   const rom = `image ${image.index} (${image.codeTypeName}) is for ${idPair(image.vendor, image.device)}`;
-  const gpuIds = `the GPU is ${idPair(gpu.vendor, gpu.device)}`;
+  const gpuIds = `the device is ${idPair(gpu.vendor, gpu.device)}`;
   const base = { image: image.index, offset: image.pcirOffset };
   if (image.vendor !== gpu.vendor) {
     out.push({ ...base, code: 'vendor-mismatch', severity: 'error', offset: image.pcirOffset + 4, message: `${rom}, ${gpuIds}: different vendor` });
