@@ -43,6 +43,7 @@ const EXIT_GRACE_MS = 5_000;
 export class QmpBackend implements VmBackend {
   readonly hypervisor = 'qmp' as const;
   private readonly clients = new Map<VmName, QmpClient>();
+  private readonly connecting = new Map<VmName, Promise<QmpClient>>();
   private readonly processes = new Map<VmName, QemuProcess>();
   private readonly listeners = new Set<VmEventListener>();
 
@@ -169,9 +170,16 @@ export class QmpBackend implements VmBackend {
   async client(vm: VmName): Promise<QmpClient> {
     const existing = this.clients.get(vm);
     if (existing?.connected) return existing;
-    const client = await QmpClient.connect(this.clientOptions(this.config(vm)));
-    this.adopt(vm, client);
-    return client;
+    // QEMU's monitor serves one client at a time: concurrent callers share one connection attempt.
+    let connecting = this.connecting.get(vm);
+    if (!connecting) {
+      connecting = QmpClient.connect(this.clientOptions(this.config(vm))).then((client) => {
+        this.adopt(vm, client);
+        return client;
+      }).finally(() => this.connecting.delete(vm));
+      this.connecting.set(vm, connecting);
+    }
+    return connecting;
   }
 
   private adopt(vm: VmName, client: QmpClient): void {

@@ -37,7 +37,7 @@ export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'baton-qmp-test-'));
 }
 
-/** Starts QEMU and resolves once its QMP socket accepts connections (without consuming the greeting). */
+/** Starts QEMU and resolves once its QMP socket accepts connections (a probe connection, closed at once). */
 export async function startQemu(options: { paused: boolean }): Promise<TestQemu> {
   const dir = tempDir();
   const socketPath = path.join(dir, 'qmp.sock');
@@ -51,7 +51,8 @@ export async function startQemu(options: { paused: boolean }): Promise<TestQemu>
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`QEMU exited early: ${stderr}`);
-    if (fs.existsSync(socketPath)) return qemu;
+    // The file appears at bind(), before listen(): only an accepted connection proves it is ready.
+    if (fs.existsSync(socketPath) && (await socketAccepts(socketPath))) return qemu;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`QEMU QMP socket did not appear: ${stderr}`);

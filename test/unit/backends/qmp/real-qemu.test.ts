@@ -104,7 +104,9 @@ describe.skipIf(unavailable !== null)('QMP against real QEMU', () => {
     backends.push(backend);
     const events: VmEvent[] = [];
     backend.events((event) => events.push(event));
-    expect(await backend.state('vm-a')).toEqual({ state: 'paused', raw: 'prelaunch' });
+    // Concurrent first calls share one connection (QEMU's monitor serves one client at a time).
+    expect(await Promise.all([backend.state('vm-a'), backend.state('vm-a')])).toEqual([
+      { state: 'paused', raw: 'prelaunch' }, { state: 'paused', raw: 'prelaunch' }]);
     await backend.resume('vm-a');
     expect(await backend.state('vm-a')).toEqual({ state: 'running', raw: 'running' });
     await backend.pause('vm-a');
