@@ -20,13 +20,14 @@ export function readHostSnapshot(opts: InventoryOptions = {}): HostSnapshot {
   const ids = opts.pciIds === undefined ? loadPciIds() : opts.pciIds;
   const problems: string[] = [];
   const groups = readIommuGroups(sysfs, problems);
+  const groupCount = groups.size; // before the cross-check fills in groups that devices claim
   const functions = listPciAddresses(sysfs, problems).map((a) => readPciFunction(sysfs, a, ids));
   crossCheckGroups(functions, groups, problems);
   return {
     functions,
     groups,
     connectors: functions.flatMap((f) => readConnectors(sysfs, f.address)),
-    vfio: readVfioAvailability(sysfs, groups.size, { live: resolve(sysfs.root) === '/sys' }),
+    vfio: readVfioAvailability(sysfs, groupCount, { live: resolve(sysfs.root) === '/sys' }),
     problems,
   };
 }
