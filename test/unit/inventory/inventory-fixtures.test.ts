@@ -1,7 +1,7 @@
 // The inventory on sysfs trees a real kernel produced (captured in the KVM lab).
 import { describe, expect, it } from 'vitest';
 import { readInventory } from '../../../app/host/inventory.js';
-import { extractSysfsFixture } from '../../lab/lib/fixtures.js';
+import { extractSysfsFixture, type SysfsFixture } from '../../lab/lib/fixtures.js';
 import { dense, workstation } from '../../lab/lib/topology.js';
 
 const gpuAt = (inv: ReturnType<typeof readInventory>, address: string) => {
@@ -100,7 +100,7 @@ describe.skipIf(!hasFixture('dense'))('inventory of the "dense" capture', () => 
   });
 });
 
-function hasFixture(shape: string): boolean {
+function hasFixture(shape: SysfsFixture): boolean {
   try {
     extractSysfsFixture(shape);
     return true;
