@@ -1,0 +1,41 @@
+// The ports a switch drives. The real adapters sit on the kernel (app/host) and the hypervisors
+// (app/backends); the simulated workstation implements the same ports in memory.
+import type { HandoffPolicy } from '../handoff/policy.js';
+import type { Inventory } from '../inventory/model.js';
+import type { PciAddress } from '../pci-address.js';
+import type { VmBackend, VmName } from '../vm/port.js';
+
+export type ResetMethodName = 'auto' | 'flr' | 'pm' | 'bus' | 'device_specific' | 'hot_reset';
+
+/** The host side of a switch: one physical GPU between host drivers and vfio-pci. */
+export interface HostPort {
+  inventory(): Promise<Inventory>;
+  /** The driver bound to each function right now (null: none). */
+  drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>>;
+  /** Every function of the GPU (and the movable peers) to vfio-pci; undone on failure. */
+  claim(gpu: PciAddress, policy: HandoffPolicy): Promise<void>;
+  /** Every function back to its host driver, function 0 first. Refuses while a VM holds the group. */
+  release(gpu: PciAddress, policy: HandoffPolicy): Promise<void>;
+  reset(gpu: PciAddress, method: ResetMethodName): Promise<{ method: string; ms: number }>;
+  /** The ROM file the next VM gets for this GPU, or undefined to use the card's own. */
+  romFile(gpu: PciAddress, source: { source: 'file'; file: string } | { source: 'capture' } | undefined): Promise<string | undefined>;
+}
+
+/** The backend that runs a VM, by the VM's config name. */
+export type BackendFor = (vm: VmName) => VmBackend;
+
+export type Owner = 'host' | 'park' | VmName;
+export type Requester = 'tray' | 'shortcut' | 'cli' | 'browser' | 'recovery';
+
+export type StepName = 'release' | 'claim' | 'reset' | 'vbios' | 'attach' | 'return-to-host' | 'verify';
+export type StepOutcome = 'ok' | 'failed' | 'undone' | 'skipped';
+
+/** Progress of a switch as clients see it; one event per step start and end. */
+export type SwitchEvent =
+  | { kind: 'switch-started'; switchId: string; gpu: string; from: Owner; to: Owner; requestedBy: Requester }
+  | { kind: 'step-started'; switchId: string; step: StepName; detail: string; at: string }
+  | { kind: 'step-ended'; switchId: string; step: StepName; outcome: StepOutcome; ms: number; error?: string }
+  | { kind: 'switch-ended'; switchId: string; outcome: SwitchOutcome; owner: Owner; error?: string }
+  | { kind: 'request-coalesced'; gpu: string; replacedTarget: Owner; target: Owner };
+
+export type SwitchOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'parked' | 'superseded';

@@ -1,0 +1,66 @@
+// What the root helper offers its clients (CLI, tray app, browser UI), whatever carries it.
+// The helper's RPC layer maps these calls one to one; the engine implements them.
+import type { PciAddress } from '../pci-address.js';
+import type { VmState } from '../vm/port.js';
+import type { Owner, Requester, SwitchEvent, SwitchOutcome } from './ports.js';
+
+export interface GpuStatus {
+  name: string;
+  address: PciAddress;
+  owner: Owner;
+  functions: PciAddress[];
+  /** A switch of this GPU is under way. */
+  busy: boolean;
+}
+
+export interface VmStatusEntry {
+  name: string;
+  backend: 'qmp' | 'libvirt' | 'xen';
+  state: VmState;
+  raw: string;
+}
+
+export interface StatusSnapshot {
+  gpus: GpuStatus[];
+  vms: VmStatusEntry[];
+  /** Where the registry and reality disagree, as sentences a user can act on. */
+  disagreements: string[];
+}
+
+export interface SwitchRequest {
+  /** The GPU's config name or PCI address. */
+  gpu: string;
+  /** A VM name, "host" or "park". */
+  target: string;
+  requestedBy: Requester;
+}
+
+export interface SwitchResult {
+  switchId: string;
+  outcome: SwitchOutcome;
+  /** Where the GPU is now. */
+  owner: Owner;
+  error?: string;
+  /** Set when a later request for the same GPU replaced this one before it ran. */
+  supersededBy?: Owner;
+}
+
+export interface HistoryQuery {
+  limit?: number;
+  offset?: number;
+  gpu?: string;
+  vm?: string;
+  outcome?: SwitchOutcome;
+}
+
+export type ServiceEvent = SwitchEvent | { kind: 'status'; status: StatusSnapshot } | { kind: 'history-appended'; entryId: string };
+
+export interface BatonService {
+  status(): Promise<StatusSnapshot>;
+  /** Resolves when the switch has ended (or was superseded); progress arrives as events. */
+  switchGpu(request: SwitchRequest): Promise<SwitchResult>;
+  /** Newest first; the entry shape is the history module's. */
+  history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number }>;
+  reconcile(): Promise<string[]>;
+  subscribe(listener: (event: ServiceEvent) => void): () => void;
+}
