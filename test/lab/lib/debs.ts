@@ -8,7 +8,8 @@ import { REPO_ROOT } from './paths.js';
 export const LAB_CACHE = resolve(process.env.BATON_LAB_CACHE ?? join(REPO_ROOT, '.cache/lab'));
 
 function run(cmd: string, args: string[], cwd?: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // A download that stalls must not hang a test run.
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 }
 
 /** The versioned kernel package that linux-image-amd64 currently depends on (changes with security updates). */
