@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInitrd } from './initrd.js';
-import { prepareLabKernel } from './kernel.js';
+import { prepareLabKernel, type LabKernel } from './kernel.js';
 import { LAB_OUT, REPO_ROOT } from './paths.js';
 import { runQemu, type QemuResult } from './qemu.js';
 import { deviceArgs, type Topology } from './topology.js';
@@ -53,7 +53,14 @@ export interface L1Job {
   deadlineMs?: number;
   memoryMb?: number;
   smp?: number;
+  /**
+   * What QEMU boots, given the prepared kernel and the lab initrd. Default: the kernel itself.
+   * A Xen lab returns Xen as kernelImage and "VMLINUZ args,INITRD" as initrd.
+   */
+  boot?: (kernel: LabKernel, initrd: string) => Pick<L1Machine, 'kernelImage' | 'initrd' | 'append'> & { cpu?: string };
 }
+
+export const DEFAULT_APPEND = 'console=ttyS0 quiet intel_iommu=on panic=-1';
 
 export interface L1Result {
   /** The job's exit status; undefined if it never finished (see serialLog). */
@@ -79,10 +86,9 @@ export async function runInL1(job: L1Job): Promise<L1Result> {
   const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...job.argv];
   writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
   const serialLog = join(outDir, 'serial.log');
+  const boot = job.boot?.(kernel, initrd) ?? { kernelImage: kernel.vmlinuz, initrd, append: DEFAULT_APPEND };
   const args = buildL1Args({
-    kernelImage: kernel.vmlinuz,
-    initrd,
-    append: 'console=ttyS0 quiet intel_iommu=on panic=-1',
+    ...boot,
     memoryMb: job.memoryMb,
     smp: job.smp,
     serialLog,
