@@ -19,6 +19,9 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 fi
 
+# The kernel is found through apt's package lists: make sure there are some.
+if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
+
 # Compile the lab's own host programs (never depends on the rest of the project building) and
 # fetch the kernel through the same code the tests use.
 if [ ! -x node_modules/.bin/tsc ]; then echo "setup.sh: run npm ci first" >&2; exit 1; fi
