@@ -1,0 +1,156 @@
+// The switch history on disk: an append-only JSON Lines file the helper owns, with an in-memory index
+// for queries. Each append is one write of a whole line, then fsync. Opening repairs what a crash can
+// leave (a torn last line) and skips corrupt lines without losing the rest.
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import { historyEntrySchema, type HistoryEntry } from '../../domain/history/entry.js';
+import { parseHistory, serializeEntry, type SkippedLine, type TornTail } from '../../domain/history/jsonl.js';
+import { matcher, pageHistory, type HistoryFilter, type HistoryPage, type HistoryQuery } from '../../domain/history/query.js';
+import { historyStats, type HistoryStats } from '../../domain/history/stats.js';
+import { fsyncDir, replaceFileAtomic } from './atomic-file.js';
+
+export const DEFAULT_HISTORY_FILE = '/var/lib/baton/history.jsonl';
+
+export interface HistoryStoreOptions {
+  /** Keep only the newest this many entries; 0 keeps everything. */
+  maxEntries?: number;
+}
+
+export interface HistoryOpenReport {
+  file: string;
+  entries: number;
+  /** Lines skipped as unreadable; they stay in the file until a rotation rewrites it. */
+  corrupt: SkippedLine[];
+  /** An unterminated last line, and what was done: cut off, or (a whole entry) given its line end. */
+  torn: (TornTail & { repair: 'truncated' | 'terminated' }) | null;
+  /** Oldest entries dropped by rotation on open. */
+  rotatedAway: number;
+}
+
+export class DuplicateHistoryIdError extends Error {
+  constructor(readonly id: string) {
+    super(`history already holds an entry with id ${id}`);
+    this.name = 'DuplicateHistoryIdError';
+  }
+}
+
+/** A fresh entry id (random, so ids never collide across restarts). */
+export function newHistoryId(): string {
+  return randomUUID();
+}
+
+export class HistoryStore {
+  private entries: HistoryEntry[] = [];
+  private positions = new Map<string, number>();
+  private fd: number;
+  /** Bytes known to be whole lines: a failed append is cut back to here. */
+  private size: number;
+  readonly report: HistoryOpenReport;
+
+  private constructor(
+    readonly file: string,
+    private readonly maxEntries: number,
+  ) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    const created = openSync(file, 'a', 0o644);
+    closeSync(created);
+    const parsed = parseHistory(readFileSync(file));
+    this.fd = openSync(file, 'a');
+    this.size = fstatSync(this.fd).size;
+    let torn: HistoryOpenReport['torn'] = null;
+    if (parsed.torn) {
+      if (parsed.torn.recovered) {
+        this.writeWhole(Buffer.from('\n'));
+        torn = { ...parsed.torn, repair: 'terminated' };
+      } else {
+        ftruncateSync(this.fd, parsed.torn.offset);
+        fsyncSync(this.fd);
+        this.size = parsed.torn.offset;
+        torn = { ...parsed.torn, repair: 'truncated' };
+      }
+    }
+    fsyncDir(dirname(file));
+    this.reindex(parsed.entries);
+    const rotatedAway = this.rotateIfOver();
+    this.report = { file, entries: this.entries.length, corrupt: parsed.corrupt, torn, rotatedAway };
+  }
+
+  /** Opens (creating when missing) and repairs the file; read `report` for what was found. */
+  static open(file: string = DEFAULT_HISTORY_FILE, options: HistoryStoreOptions = {}): HistoryStore {
+    const maxEntries = options.maxEntries ?? 0;
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer, not ${maxEntries}`);
+    return new HistoryStore(file, maxEntries);
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Validates, writes one line and fsyncs; the entry is queryable once this returns. */
+  append(entry: HistoryEntry): void {
+    const valid = historyEntrySchema.parse(entry);
+    if (this.positions.has(valid.id)) throw new DuplicateHistoryIdError(valid.id);
+    this.writeWhole(Buffer.from(serializeEntry(valid), 'utf8'));
+    this.positions.set(valid.id, this.entries.length);
+    this.entries.push(valid);
+    this.rotateIfOver();
+  }
+
+  query(query: HistoryQuery = {}): HistoryPage {
+    return pageHistory(this.entries, query, (id) => this.positions.get(id));
+  }
+
+  stats(filter: HistoryFilter = {}): HistoryStats {
+    return historyStats(this.entries.filter(matcher(filter)));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  /** One write, then fsync; a short or failed write is cut back so no torn line stays behind. */
+  private writeWhole(bytes: Buffer): void {
+    let written: number;
+    try {
+      written = writeSync(this.fd, bytes);
+    } catch (err) {
+      this.cutBack();
+      throw err;
+    }
+    if (written !== bytes.length) {
+      this.cutBack();
+      throw new Error(`${this.file}: short write (${written} of ${bytes.length} bytes); the entry was not recorded`);
+    }
+    fsyncSync(this.fd);
+    this.size += bytes.length;
+  }
+
+  private cutBack(): void {
+    try {
+      ftruncateSync(this.fd, this.size);
+    } catch {
+      // the next open cuts the torn line instead
+    }
+  }
+
+  private reindex(entries: HistoryEntry[]): void {
+    this.entries = entries;
+    this.positions = new Map(entries.map((e, i) => [e.id, i]));
+  }
+
+  /** Keeps the newest maxEntries, rewriting the file atomically; returns how many were dropped. */
+  private rotateIfOver(): number {
+    const drop = this.maxEntries > 0 ? this.entries.length - this.maxEntries : 0;
+    if (drop <= 0) return 0;
+    const kept = this.entries.slice(drop);
+    const text = kept.map(serializeEntry).join('');
+    replaceFileAtomic(this.file, text);
+    // The old descriptor now points at the replaced file; appends must go to the new one.
+    closeSync(this.fd);
+    this.fd = openSync(this.file, 'a');
+    this.size = Buffer.byteLength(text, 'utf8');
+    this.reindex(kept);
+    return drop;
+  }
+}

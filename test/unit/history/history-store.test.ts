@@ -1,0 +1,158 @@
+// HistoryStore on temp files: round trip, torn last writes, corrupt lines, rotation, rejected appends.
+import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serializeEntry } from '../../../app/domain/history/jsonl.js';
+import { DuplicateHistoryIdError, HistoryStore } from '../../../app/helper/store/history-store.js';
+import { makeEntry } from './make-entry.js';
+import { removeTempDirs, tempDir } from './temp.js';
+
+const open: HistoryStore[] = [];
+function openStore(file: string, maxEntries?: number): HistoryStore {
+  const store = HistoryStore.open(file, maxEntries === undefined ? {} : { maxEntries });
+  open.push(store);
+  return store;
+}
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  removeTempDirs();
+});
+
+const ids = (store: HistoryStore) => store.query({ limit: 1000 }).entries.map((e) => e.id);
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n');
+
+describe('HistoryStore append and reopen', () => {
+  it('creates the folder and file, writes one line per entry, and reads them back', () => {
+    const file = join(tempDir(), 'nested', 'history.jsonl');
+    const store = openStore(file);
+    const written = [makeEntry(1), makeEntry(2, { outcome: 'failed', error: 'attach timed out' })];
+    for (const e of written) store.append(e);
+    const fileLines = lines(file);
+    expect(fileLines.pop()).toBe(''); // the last line is terminated
+    expect(fileLines.map((l) => JSON.parse(l))).toEqual(written);
+    const again = openStore(file);
+    expect(again.query().entries).toEqual([...written].reverse());
+    expect(again.report).toMatchObject({ entries: 2, corrupt: [], torn: null, rotatedAway: 0 });
+  });
+
+  it('refuses an invalid entry or a repeated id and leaves the file as it was', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    const store = openStore(file);
+    store.append(makeEntry(1));
+    const before = readFileSync(file, 'utf8');
+    expect(() => store.append({ ...makeEntry(2), outcome: 'exploded' as never })).toThrow();
+    expect(() => store.append(makeEntry(1))).toThrow(DuplicateHistoryIdError);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(store.count).toBe(1);
+  });
+});
+
+describe('HistoryStore after a crash', () => {
+  function fileWithEntries(n: number): string {
+    const file = join(tempDir(), 'history.jsonl');
+    const store = openStore(file);
+    for (let i = 1; i <= n; i++) store.append(makeEntry(i));
+    return file;
+  }
+
+  it('cuts off a torn last line, keeps every earlier entry, and appends the next entry on a fresh line', () => {
+    const file = fileWithEntries(3);
+    const intactSize = statSync(file).size;
+    const line = serializeEntry(makeEntry(4));
+    appendFileSync(file, line.slice(0, Math.floor(line.length / 2)));
+
+    const reopened = openStore(file);
+    expect(ids(reopened)).toEqual(['e3', 'e2', 'e1']);
+    expect(reopened.report.torn).toMatchObject({ line: 4, offset: intactSize, repair: 'truncated', recovered: false });
+    expect(statSync(file).size).toBe(intactSize);
+
+    reopened.append(makeEntry(5));
+    const third = openStore(file);
+    expect(ids(third)).toEqual(['e5', 'e3', 'e2', 'e1']);
+    expect(third.report).toMatchObject({ corrupt: [], torn: null });
+  });
+
+  it('cuts a torn line that ends inside a multi-byte character', () => {
+    const file = fileWithEntries(1);
+    const bytes = Buffer.from(serializeEntry(makeEntry(2, { to: 'fenêtre' })), 'utf8');
+    const cut = bytes.indexOf(Buffer.from('ê')) + 1; // one byte into the two-byte character
+    appendFileSync(file, bytes.subarray(0, cut));
+    const reopened = openStore(file);
+    expect(ids(reopened)).toEqual(['e1']);
+    expect(reopened.report.torn?.repair).toBe('truncated');
+  });
+
+  it('keeps a last entry that is whole but lacks its line end, and terminates it', () => {
+    const file = fileWithEntries(1);
+    appendFileSync(file, JSON.stringify(makeEntry(2)));
+    const reopened = openStore(file);
+    expect(ids(reopened)).toEqual(['e2', 'e1']);
+    expect(reopened.report.torn).toMatchObject({ line: 2, repair: 'terminated', recovered: true });
+    expect(readFileSync(file, 'utf8').endsWith('}\n')).toBe(true);
+    reopened.append(makeEntry(3));
+    expect(ids(openStore(file))).toEqual(['e3', 'e2', 'e1']);
+  });
+
+  it('skips and counts corrupt lines in the middle without losing the entries around them', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    const notJson = '{"id":"e3","gpu":';
+    const notAnEntry = JSON.stringify({ id: 'e4', hello: 'world' });
+    writeFileSync(
+      file,
+      [serializeEntry(makeEntry(1)), serializeEntry(makeEntry(2)), `${notJson}\n`, `${notAnEntry}\n`, serializeEntry(makeEntry(1, { gpu: 'dup' })), serializeEntry(makeEntry(5))].join(''),
+    );
+    const store = openStore(file);
+    expect(ids(store)).toEqual(['e5', 'e2', 'e1']);
+    expect(store.report.corrupt.map((c) => c.line)).toEqual([3, 4, 5]);
+    expect(store.report.corrupt[0]!.reason).toMatch(/not JSON/);
+    expect(store.report.corrupt[1]!.reason).toMatch(/not a history entry/);
+    expect(store.report.corrupt[2]!.reason).toMatch(/repeats the id e1 of line 1/);
+    expect(store.report.torn).toBeNull();
+    // The bad lines stay for a person to look at; appends still work.
+    expect(readFileSync(file, 'utf8')).toContain(notJson);
+    store.append(makeEntry(6));
+    expect(ids(openStore(file))).toEqual(['e6', 'e5', 'e2', 'e1']);
+  });
+});
+
+describe('HistoryStore rotation', () => {
+  it('keeps the newest maxEntries, atomically, and appends to the new file afterwards', () => {
+    const dir = tempDir();
+    const file = join(dir, 'history.jsonl');
+    const store = openStore(file, 3);
+    for (let i = 1; i <= 5; i++) store.append(makeEntry(i));
+    expect(ids(store)).toEqual(['e5', 'e4', 'e3']);
+    expect(lines(file).filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['e3', 'e4', 'e5']);
+    expect(readdirSync(dir)).toEqual(['history.jsonl']); // no temp file left behind
+
+    store.append(makeEntry(6));
+    expect(ids(openStore(file))).toEqual(['e6', 'e5', 'e4']);
+  });
+
+  it('rotates on open when the file is over the limit, dropping corrupt lines with the rewrite', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    writeFileSync(file, [1, 2, 3].map((i) => serializeEntry(makeEntry(i))).join('') + 'garbage\n' + serializeEntry(makeEntry(4)));
+    const store = openStore(file, 2);
+    expect(store.report).toMatchObject({ rotatedAway: 2, entries: 2 });
+    expect(store.report.corrupt).toHaveLength(1);
+    expect(readFileSync(file, 'utf8')).not.toContain('garbage');
+    expect(ids(openStore(file))).toEqual(['e4', 'e3']);
+  });
+
+  it('keeps everything when maxEntries is 0', () => {
+    const store = openStore(join(tempDir(), 'history.jsonl'), 0);
+    for (let i = 1; i <= 20; i++) store.append(makeEntry(i));
+    expect(store.count).toBe(20);
+  });
+});
+
+describe('HistoryStore queries', () => {
+  it('pages with the cursor through the index and filters stats', () => {
+    const store = openStore(join(tempDir(), 'history.jsonl'));
+    for (let i = 1; i <= 5; i++) store.append(makeEntry(i, { gpu: i % 2 ? 'rtx' : 'radeon' }));
+    const first = store.query({ limit: 2 });
+    expect(first.entries.map((e) => e.id)).toEqual(['e5', 'e4']);
+    expect(store.query({ limit: 2, before: first.nextCursor! }).entries.map((e) => e.id)).toEqual(['e3', 'e2']);
+    expect(store.stats({ gpu: 'radeon' }).overall.total).toBe(2);
+  });
+});
