@@ -140,7 +140,8 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
   } else if (hostFns.length) {
     observed = { owner: HOST };
     if (recorded === PARK) {
-      say('host-driver-while-parked', `${hostFns.length > 1 ? 'Functions' : 'Function'} ${withDriver(hostFns)} of ${X} ${hostFns.length > 1 ? 'are' : 'is'} on a host driver while the registry says park; Baton now counts ${X} as the host's. Park it again to put it back on vfio-pci.`);
+      const onDrivers = list(hostFns.map((f) => `${f} is on the host driver ${driverOf(f)}`));
+      say('host-driver-while-parked', `The registry says ${X} is parked, but ${onDrivers}; Baton now counts ${X} as the host's. Park it again to put it back on vfio-pci.`);
     } else if (isVmOwner(recorded)) {
       say(recordedVm ? 'vm-does-not-hold' : 'unknown-vm', `The registry says ${X} belongs to VM ${recorded}, but ${recordedVm ? `${recorded} (${recordedVm.state}) does not hold it` : `${recorded} is not a configured VM`} and its functions are on host drivers (${withDriver(hostFns)}); Baton now counts ${X} as the host's.`);
     }
