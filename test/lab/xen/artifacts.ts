@@ -1,8 +1,8 @@
-// Xen 4.17 and the Debian kernel, unpacked from Debian packages into the lab cache (never installed).
+// Xen 4.17 unpacked from Debian packages into the lab cache (never installed).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { unpackDebs, unpackKernel } from '../lib/debs.js';
+import { unpackDebs } from '../lib/debs.js';
 
 /** Hypervisor, tools and their libraries: the list from the lab notes. */
 export const XEN_PACKAGES = [
@@ -13,13 +13,13 @@ export const XEN_PACKAGES = [
 ];
 
 export interface XenArtifacts {
-  /** Root of the unpacked Xen packages (usr/, etc/, boot/). */
+  /** Root of the unpacked packages (usr/, etc/, boot/): dom0 runs the tools from here. */
   xenRoot: string;
   /** The gunzipped hypervisor: an ELF multiboot image QEMU's -kernel loads. */
   hypervisor: string;
-  kernel: { version: string; vmlinuz: string; modules: string };
 }
 
+/** Downloads and unpacks once; throws with a reason when apt-get or the packages are unavailable. */
 export function fetchXenArtifacts(): XenArtifacts {
   const xenRoot = unpackDebs('xen', XEN_PACKAGES);
   const gz = join(xenRoot, 'boot', 'xen-4.17-amd64.gz');
@@ -28,6 +28,5 @@ export function fetchXenArtifacts(): XenArtifacts {
     if (!existsSync(gz)) throw new Error(`xen-hypervisor package unpacked without ${gz}`);
     execFileSync('gzip', ['-dk', gz], { timeout: 60_000 });
   }
-  const { version, vmlinuz, modules } = unpackKernel();
-  return { xenRoot, hypervisor, kernel: { version, vmlinuz, modules } };
+  return { xenRoot, hypervisor };
 }

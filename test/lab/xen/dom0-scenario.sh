@@ -1,16 +1,18 @@
 #!/bin/sh
-# Runs in dom0, chrooted into the host root (overlay): starts the Xen daemons, creates two PV
-# guests, then drives xl through the PCI passthrough life cycle. Every step's stdout, stderr, exit
-# code and timing land in $OUT (the writable share) for the test to assert on and for fixtures.
+# The lab job in dom0 (chrooted into the read-only host root; tmpfs on /run, /var/lib, /var/log):
+# starts the Xen daemons, creates two PV guests, then drives xl through the PCI passthrough life
+# cycle. Every step's stdout, stderr, exit code and timing land in $OUT (the results share) for the
+# test to assert on and for fixtures.
 set -u
 X=$XEN_ROOT
-export PATH="$X/usr/lib/xen-4.17/bin:$X/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export PATH="$X/usr/lib/xen-4.17/bin:$X/usr/bin:$PATH"
 export LD_LIBRARY_PATH="$X/usr/lib/x86_64-linux-gnu:$X/lib/x86_64-linux-gnu"
-# Paths compiled into the tools: /etc/xen (xl.conf, scripts) and /usr/lib/xen-4.17 (helpers).
-rm -rf /etc/xen /usr/lib/xen-4.17
-ln -s "$X/etc/xen" /etc/xen
-ln -s "$X/usr/lib/xen-4.17" /usr/lib/xen-4.17
+# xl reads /etc/xen/xl.conf: lay the package's /etc/xen over the read-only /etc.
+mkdir -p /run/xen-etc-layer
+ln -s "$X/etc/xen" /run/xen-etc-layer/xen
+mount -t overlay overlay -o lowerdir=/run/xen-etc-layer:/etc /etc
 mkdir -p /var/lib/xen /var/lib/xenstored /var/run/xen /var/run/xenstored /var/log/xen/console
+modprobe -a xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 mark() { echo "BATON-XEN $* uptime=$(uptime_s)"; }
@@ -88,6 +90,8 @@ step xl-list-l 30 xl list -l
 step attach-vm-a 120 xl pci-attach vm-a "$vga"
 step xenstore-backend-attached 30 xenstore-ls -f /local/domain/0/backend/pci
 step xl-pci-list-vm-a 30 xl pci-list vm-a
+step xl-pci-assignable-list-attached 30 xl pci-assignable-list
+step xl-list-l-attached 30 xl list -l vm-a
 wait_for 60 guest_says vm-a "0x1234:0x1111" && mark "guest-sees-gpu vm-a"
 step detach-vm-a 120 xl pci-detach vm-a "$vga"
 step xenstore-backend-detached 30 xenstore-ls -f /local/domain/0/backend/pci
@@ -106,6 +110,8 @@ step xl-pci-list-vm-a-forced 30 xl pci-list vm-a
 
 # Then the move: the same function into vm-b.
 step attach-vm-b 120 xl pci-attach vm-b "$vga"
+# The GPU's audio function follows its VGA.
+step attach-hda-vm-b 120 xl pci-attach vm-b "$hda"
 step xl-pci-list-vm-b 30 xl pci-list vm-b
 step xenstore-backend-vm-b 30 xenstore-ls -f /local/domain/0/backend/pci
 wait_for 60 guest_says vm-b "0x1234:0x1111" && mark "guest-sees-gpu vm-b"

@@ -1,23 +1,43 @@
-// One run of the Xen lab: Xen 4.17 + Debian dom0 under QEMU TCG with an emulated "GPU" (VGA + HDA
-// behind a PCIe root port) and an emulated IOMMU; dom0 runs dom0-scenario.sh and leaves every
-// step's raw output in a shared folder.
+// One run of the Xen lab: Xen 4.17 under QEMU TCG with the KVM lab's machine (q35, emulated IOMMU,
+// host root over 9p, results share) and initrd, the Debian kernel as dom0, an emulated "GPU"
+// (VGA + HDA behind a PCIe root port). dom0 runs dom0-scenario.sh as the lab job; every step's raw
+// output lands in the results share.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { XenArtifacts } from './artifacts.js';
-import { BUSYBOX, writeDom0Initrd, writeGuestInitrd } from './initrds.js';
-import { runQemu, type QemuResult } from './qemu-run.js';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildInitrd } from '../lib/initrd.js';
+import { prepareLabKernel, type LabKernel } from '../lib/kernel.js';
+import { buildL1Args } from '../lib/l1.js';
+import { LAB_OUT } from '../lib/paths.js';
+import { qemuAvailable, runQemu, type QemuResult } from '../lib/qemu.js';
+import { fetchXenArtifacts, type XenArtifacts } from './artifacts.js';
+import { writeGuestInitrd } from './guest-initrd.js';
 
-export const LAB_OUT = resolve(import.meta.dirname, '../out/xen');
-const DONE_MARKER = 'BATON-XEN done';
+const SCENARIO = join(import.meta.dirname, 'dom0-scenario.sh');
+/** Without -smap,-smep dom0 faults at its first instruction under TCG (lab notes). */
+const XEN_CPU = 'max,-smap,-smep,-pku';
+const XEN_CMDLINE = 'console=com1 com1=115200 dom0_mem=1536M iommu=1';
+const DOM0_CMDLINE = 'console=hvc0 earlyprintk=xen quiet';
 
-/** Why the lab cannot run on this machine, or undefined when it can. */
+/** The "GPU": one slot, VGA at function 0 and its audio at function 1, behind a root port. */
+const GPU_HARDWARE = [
+  '-audiodev', 'none,id=xen-lab-audio',
+  '-device', 'pcie-root-port,id=rp-gpu,bus=pcie.0,addr=0x2,chassis=2,slot=2',
+  '-device', 'VGA,bus=rp-gpu,addr=0x0.0x0,multifunction=on',
+  '-device', 'ich9-intel-hda,id=gpu-hda,bus=rp-gpu,addr=0x0.0x1',
+  '-device', 'hda-output,bus=gpu-hda.0,audiodev=xen-lab-audio',
+];
+
+/** Why the lab cannot run here (before any download), or undefined. */
 export function xenLabUnavailableReason(): string | undefined {
-  const qemu = spawnSync('qemu-system-x86_64', ['--version'], { timeout: 10_000 });
-  if (qemu.error || qemu.status !== 0) return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
-  if (!existsSync(BUSYBOX)) return `${BUSYBOX} is missing (apt-get install busybox-static)`;
+  if (process.env.BATON_LAB_SKIP) return 'BATON_LAB_SKIP is set';
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `the Xen lab needs x86-64 Linux, not ${process.platform}/${process.arch}`;
+  const noQemu = qemuAvailable();
+  if (noQemu) return noQemu;
+  if (!existsSync('/bin/busybox')) return '/bin/busybox missing (Debian package busybox-static; run test/lab/setup.sh)';
+  if (!existsSync('/usr/sbin/modprobe')) return 'modprobe missing (Debian package kmod; run test/lab/setup.sh)';
   const apt = spawnSync('apt-get', ['--version'], { timeout: 10_000 });
-  if (apt.error || apt.status !== 0) return 'apt-get is not available to fetch the Xen and kernel packages';
+  if (apt.error || apt.status !== 0) return 'apt-get is not available to fetch the Xen packages';
   return undefined;
 }
 
@@ -25,74 +45,79 @@ export interface StepResult { rc: number; startS: number; endS: number; stdout: 
 
 export interface XenLabRun {
   qemu: QemuResult;
+  /** The scenario's exit status; undefined if it never finished. */
+  status: number | undefined;
+  outDir: string;
   shareDir: string;
   steps: Map<string, StepResult>;
-  /** Host milliseconds since QEMU started at which a console marker ("BATON-XEN <name>") first appeared. */
-  markerAtMs(name: string): number | undefined;
+  /** dom0 uptime (seconds) at which the scenario printed "BATON-XEN <name>". */
+  markAt(name: string): number | undefined;
   file(name: string): string;
-}
-
-function qemuArgs(hypervisor: string, vmlinuz: string, dom0Initrd: string, shareDir: string): string[] {
-  return [
-    '-accel', 'tcg', '-cpu', 'max,-smap,-smep,-pku', '-m', '3072', '-smp', '2',
-    '-machine', 'q35,kernel-irqchip=split',
-    '-device', 'intel-iommu,intremap=on,caching-mode=on',
-    '-nodefaults', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
-    '-kernel', hypervisor,
-    '-append', 'console=com1 com1=115200 dom0_mem=1536M iommu=1',
-    // Multiboot modules: dom0's kernel with its command line, then its initrd.
-    '-initrd', `${vmlinuz} console=hvc0 earlyprintk=xen quiet,${dom0Initrd}`,
-    '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${shareDir},mount_tag=out,security_model=none,multidevs=remap`,
-    // The "GPU": one slot, VGA at function 0 and its audio at function 1, behind a root port.
-    '-device', 'pcie-root-port,id=gpu-port,bus=pcie.0,chassis=1,slot=1',
-    '-device', 'VGA,bus=gpu-port,addr=00.0,multifunction=on',
-    '-device', 'ich9-intel-hda,bus=gpu-port,addr=00.1',
-  ];
 }
 
 function readSteps(shareDir: string): Map<string, StepResult> {
   const steps = new Map<string, StepResult>();
   const index = join(shareDir, 'steps.txt');
   if (!existsSync(index)) return steps;
+  const read = (f: string): string => (existsSync(join(shareDir, f)) ? readFileSync(join(shareDir, f), 'utf8') : '');
   for (const line of readFileSync(index, 'utf8').split('\n').filter(Boolean)) {
-    const [name, rc, startS, endS] = line.split(' ');
-    if (!name) continue;
-    const read = (ext: string): string => {
-      const f = join(shareDir, `${name}.${ext}`);
-      return existsSync(f) ? readFileSync(f, 'utf8') : '';
-    };
-    steps.set(name, { rc: Number(rc), startS: Number(startS), endS: Number(endS), stdout: read('out'), stderr: read('err') });
+    const [name = '', rc, startS, endS] = line.split(' ');
+    steps.set(name, { rc: Number(rc), startS: Number(startS), endS: Number(endS), stdout: read(`${name}.out`), stderr: read(`${name}.err`) });
   }
   return steps;
 }
 
-export async function runXenLab(art: XenArtifacts, opts: { deadlineMs: number; log?: (text: string) => void }): Promise<XenLabRun> {
-  const runDir = join(LAB_OUT, new Date().toISOString().replace(/[:.]/g, '-'));
-  const shareDir = join(runDir, 'share');
-  mkdirSync(shareDir, { recursive: true });
-  // Lives outside /tmp and /run: dom0 reads it through the host root share.
-  const guestRamdisk = join(runDir, 'guest-initrd.gz');
-  const dom0Initrd = join(runDir, 'dom0-initrd.gz');
-  writeGuestInitrd(guestRamdisk, art.kernel.modules);
-  writeDom0Initrd(dom0Initrd, art.kernel.modules, { xenRoot: art.xenRoot, guestKernel: art.kernel.vmlinuz, guestRamdisk });
+export interface XenLabInputs { xen: XenArtifacts; kernel: LabKernel; initrd: string }
 
-  const qemu = await runQemu({
-    args: qemuArgs(art.hypervisor, art.kernel.vmlinuz, dom0Initrd, shareDir),
-    deadlineMs: opts.deadlineMs,
-    doneMarker: DONE_MARKER,
-    graceMs: 5_000,
-    consoleLog: join(runDir, 'console.log'),
-    onLine: (line) => { if (line.text.includes('BATON-')) opts.log?.(`[${(line.atMs / 1000).toFixed(1)}s] ${line.text.trim()}`); },
+/** Downloads and prepares everything the run boots (cached); throws with a reason. */
+export function prepareXenLab(): XenLabInputs {
+  const kernel = prepareLabKernel();
+  return { xen: fetchXenArtifacts(), kernel, initrd: buildInitrd(kernel) };
+}
+
+export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineMs: number): Promise<XenLabRun> {
+  const outDir = join(LAB_OUT, 'xen');
+  const shareDir = join(outDir, 'share');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(shareDir, { recursive: true });
+  // Outside /tmp and /run (tmpfs in dom0): dom0 reads it through the host root.
+  const guestRamdisk = join(outDir, 'guest-initrd.gz');
+  writeGuestInitrd(guestRamdisk, kernel);
+
+  const env = {
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', OUT: '/run/lab',
+    XEN_ROOT: xen.xenRoot, GUEST_KERNEL: kernel.vmlinuz, GUEST_RAMDISK: guestRamdisk,
+  };
+  const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', SCENARIO];
+  writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
+  const args = buildL1Args({
+    kernelImage: xen.hypervisor,
+    // Multiboot modules: dom0's kernel with its command line, then the lab initrd.
+    initrd: `${kernel.vmlinuz} ${DOM0_CMDLINE},${initrd}`,
+    append: XEN_CMDLINE,
+    memoryMb: 3072,
+    smp: 2,
+    cpu: XEN_CPU,
+    serialLog: join(outDir, 'serial.log'),
+    shareDir,
+    hardware: GPU_HARDWARE,
   });
+  writeFileSync(join(outDir, 'qemu.argv'), `${args.join('\n')}\n`);
+  const qemu = await runQemu({ args, deadlineMs, qemuLog: join(outDir, 'qemu.log') });
+
+  const file = (name: string): string => (existsSync(join(shareDir, name)) ? readFileSync(join(shareDir, name), 'utf8') : '');
+  const statusText = file('status').trim();
+  const jobLog = file('job.log');
   return {
     qemu,
+    status: statusText ? Number(statusText) : undefined,
+    outDir,
     shareDir,
     steps: readSteps(shareDir),
-    markerAtMs: (name) => qemu.lines.find((l) => l.text.includes(`BATON-XEN ${name}`))?.atMs,
-    file: (name) => {
-      const f = join(shareDir, name);
-      return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    markAt: (name) => {
+      const m = new RegExp(`^BATON-XEN ${name}\\b.* uptime=([0-9.]+)`, 'm').exec(jobLog);
+      return m?.[1] ? Number(m[1]) : undefined;
     },
+    file,
   };
 }
