@@ -1,0 +1,101 @@
+// Maps JSON-RPC requests onto BatonService: params validated and names allowlisted on the way in,
+// results validated on the way out, every failure turned into an error answer with a clear message.
+import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0';
+import type { z } from 'zod';
+import type { BatonConfig } from '../../domain/config/index.js';
+import type { BatonService } from '../../domain/switch/service.js';
+import { helperMethods, isMethodName, METHOD_NAMES, PROTOCOL_VERSION, type MethodName } from '../../protocol/helper-protocol.js';
+import { RpcErrorCode } from '../../protocol/rpc-errors.js';
+import { allowedGpu, allowedTarget } from './allowlist.js';
+import { describeIssues } from './issues.js';
+
+/** What a method may know and do about the connection that called it. */
+export interface ConnectionContext {
+  uid: number;
+  subscribe(): void;
+  unsubscribe(): void;
+}
+
+export interface DispatcherOptions {
+  service: BatonService;
+  config: BatonConfig;
+  serverVersion: string;
+  log: (line: string) => void;
+}
+
+export type Dispatch = (request: JSONRPCRequest, ctx: ConnectionContext) => Promise<JSONRPCResponse | null>;
+
+type Params<M extends MethodName> = z.output<(typeof helperMethods)[M]['params']>;
+type Result<M extends MethodName> = z.input<(typeof helperMethods)[M]['result']>;
+type Handlers = { [M in MethodName]: (params: Params<M>, ctx: ConnectionContext) => Promise<Result<M>> };
+
+function handlers({ service, config, serverVersion }: DispatcherOptions): Handlers {
+  return {
+    hello: async (_params, ctx) => ({ protocol: PROTOCOL_VERSION, server: serverVersion, uid: ctx.uid }),
+    status: () => service.status(),
+    switch: async (params) => {
+      const gpu = allowedGpu(config, params.gpu);
+      const target = allowedTarget(config, params.target);
+      return service.switchGpu({ gpu: gpu.name, target, requestedBy: params.requestedBy });
+    },
+    history: async (params) => {
+      const query = { ...params };
+      if (query.gpu !== undefined) query.gpu = allowedGpu(config, query.gpu).name;
+      if (query.vm !== undefined) allowedTarget(config, query.vm);
+      const page = await service.history(query);
+      return { entries: page.entries as Result<'history'>['entries'], total: page.total };
+    },
+    reconcile: async () => ({ findings: await service.reconcile() }),
+    subscribe: async (_params, ctx) => {
+      ctx.subscribe();
+      return { subscribed: true };
+    },
+    unsubscribe: async (_params, ctx) => {
+      ctx.unsubscribe();
+      return { subscribed: false };
+    },
+  };
+}
+
+export function createDispatcher(opts: DispatcherOptions): Dispatch {
+  const table = handlers(opts);
+  const server = new JSONRPCServer<ConnectionContext>({
+    // Refusals are expected answers, not incidents; only real failures reach the log.
+    errorListener: (message, data) => {
+      if (!(data instanceof JSONRPCErrorException)) opts.log(`${message} ${(data as Error)?.message ?? String(data)}`);
+    },
+  });
+  server.handleMethodNotFound = async (request) =>
+    createJSONRPCErrorResponse(
+      request.id ?? null,
+      RpcErrorCode.MethodNotFound,
+      `unknown method ${JSON.stringify(request.method)}; the helper offers ${METHOD_NAMES.join(', ')}`,
+    );
+
+  const run = async <M extends MethodName>(method: M, raw: unknown, ctx: ConnectionContext): Promise<unknown> => {
+    const params = helperMethods[method].params.safeParse(raw);
+    if (!params.success) throw new JSONRPCErrorException(`${method}: ${describeIssues(params.error, 'params')}`, RpcErrorCode.InvalidParams);
+    let result: unknown;
+    try {
+      result = await table[method](params.data as Params<M>, ctx);
+    } catch (err) {
+      if (err instanceof JSONRPCErrorException) throw err;
+      // The service's own refusals ("GPU busy", "VM not running") go to the client as they are.
+      throw new JSONRPCErrorException(`${method}: ${(err as Error)?.message ?? String(err)}`, RpcErrorCode.ServiceError);
+    }
+    const checked = helperMethods[method].result.safeParse(result);
+    if (!checked.success) {
+      const text = `the service returned an invalid ${method} result (${describeIssues(checked.error, 'result')})`;
+      opts.log(text);
+      throw new JSONRPCErrorException(`${text}; this is a bug in the helper`, RpcErrorCode.InternalError);
+    }
+    return checked.data;
+  };
+  for (const method of METHOD_NAMES) server.addMethod(method, (raw, ctx) => run(method, raw, ctx));
+
+  return async (request, ctx) => {
+    // hasOwnProperty-style check: "constructor" or "__proto__" must not reach a handler table.
+    if (!isMethodName(request.method)) return server.handleMethodNotFound(request, ctx);
+    return server.receive(request, ctx);
+  };
+}
