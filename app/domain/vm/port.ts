@@ -45,6 +45,9 @@ export interface AttachGpuResult {
 export interface DetachGpuOptions {
   /** The guest must confirm removal within this time, else GuestDidNotReleaseError. */
   deadlineMs: number;
+  /** Remove the device without the guest's cooperation where the hypervisor can (xl pci-detach -f);
+   *  only when the config allows forcing. Backends that cannot force ignore it. */
+  force?: boolean;
 }
 
 export interface DetachGpuResult {

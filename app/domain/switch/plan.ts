@@ -1,0 +1,81 @@
+// A switch as a list of steps, each with its undo, from the source's release strategy and the
+// target's acquire strategy. Pure: the engine executes, the tests read the plan.
+import type { HandoffPolicy } from '../handoff/policy.js';
+import type { PciAddress } from '../pci-address.js';
+import type { Owner, ResetMethodName, StepName } from './ports.js';
+
+export interface PlanGpu {
+  name: string;
+  address: PciAddress;
+  functions: PciAddress[];
+  reset: ResetMethodName;
+  vbios?: { source: 'file'; file: string } | { source: 'capture' };
+  policy: HandoffPolicy;
+}
+
+export interface PlanVm {
+  name: string;
+  release: { method: 'hot-unplug' | 'shutdown' | 'force-detach'; timeoutSeconds: number };
+  acquire: 'hot-plug' | 'start';
+  guestSlot?: { bus?: string; addr: number };
+}
+
+export type PlannedStep =
+  | { name: 'release'; vm: string; how: PlanVm['release']['method']; deadlineMs: number }
+  | { name: 'claim' }
+  | { name: 'reset'; method: ResetMethodName }
+  | { name: 'vbios' }
+  | { name: 'attach'; vm: string; how: PlanVm['acquire']; guestSlot?: PlanVm['guestSlot'] }
+  | { name: 'return-to-host' }
+  | { name: 'verify'; owner: Owner };
+
+export interface SwitchPlan {
+  gpu: string;
+  from: Owner;
+  to: Owner;
+  steps: PlannedStep[];
+}
+
+export const isVm = (owner: Owner): boolean => owner !== 'host' && owner !== 'park';
+
+export function planSwitch(gpu: PlanGpu, from: Owner, to: Owner, vms: Map<string, PlanVm>): SwitchPlan {
+  const steps: PlannedStep[] = [];
+  if (from === to) return { gpu: gpu.name, from, to, steps };
+  const vm = (name: string) => {
+    const found = vms.get(name);
+    if (!found) throw new Error(`VM ${name} is not in the configuration`);
+    return found;
+  };
+
+  if (isVm(from)) {
+    const source = vm(from);
+    steps.push({ name: 'release', vm: from, how: source.release.method, deadlineMs: source.release.timeoutSeconds * 1000 });
+  } else if (from === 'host') {
+    steps.push({ name: 'claim' });
+  }
+  if (to === 'host') {
+    steps.push({ name: 'return-to-host' });
+  } else if (isVm(to)) {
+    // Whatever ran on the GPU before, the next VM gets it clean and with a VBIOS it can run.
+    steps.push({ name: 'reset', method: gpu.reset });
+    steps.push({ name: 'vbios' });
+    const target = vm(to);
+    steps.push({ name: 'attach', vm: to, how: target.acquire, ...(target.guestSlot ? { guestSlot: target.guestSlot } : {}) });
+  }
+  steps.push({ name: 'verify', owner: to });
+  return { gpu: gpu.name, from, to, steps };
+}
+
+export function describeStep(step: PlannedStep): string {
+  switch (step.name) {
+    case 'release': return `${step.how === 'shutdown' ? 'shut down' : step.how === 'force-detach' ? 'force-detach from' : 'hot-unplug from'} ${step.vm}`;
+    case 'claim': return 'take from the host drivers to vfio-pci';
+    case 'reset': return `reset (${step.method})`;
+    case 'vbios': return 'prepare the VBIOS';
+    case 'attach': return `${step.how === 'start' ? 'start' : 'hot-plug into'} ${step.vm}`;
+    case 'return-to-host': return 'give back to the host drivers';
+    case 'verify': return `verify that ${step.owner} has it`;
+  }
+}
+
+export const stepNames = (plan: SwitchPlan): StepName[] => plan.steps.map((s) => s.name);

@@ -1,0 +1,112 @@
+// What each planned step does on the ports, and the undo it leaves behind.
+import type { GpuConfig } from '../../domain/config/index.js';
+import { policyFrom } from '../../domain/handoff/policy.js';
+import type { PciAddress } from '../../domain/pci-address.js';
+import type { PlannedStep, PlanVm } from '../../domain/switch/plan.js';
+import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
+import type { UndoStack } from '../../domain/undo-stack.js';
+import type { AttachGpuRequest, GuestSlot } from '../../domain/vm/port.js';
+
+export interface StepContext {
+  gpu: { name: string; address: PciAddress; functions: PciAddress[]; config: GpuConfig };
+  vms: Map<string, PlanVm>;
+  host: HostPort;
+  backendFor: BackendFor;
+  /** The ROM chosen by the vbios step, for the attach step. */
+  romFile?: string;
+}
+
+export class StepRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepRefused';
+  }
+}
+
+function guestSlot(vm: PlanVm | undefined): GuestSlot | undefined {
+  return vm?.guestSlot?.bus ? { bus: vm.guestSlot.bus, slot: vm.guestSlot.addr } : undefined;
+}
+
+function attachRequest(ctx: StepContext, vm: string): AttachGpuRequest {
+  const slot = guestSlot(ctx.vms.get(vm));
+  return { functions: ctx.gpu.functions, ...(ctx.romFile ? { romFile: ctx.romFile } : {}), ...(slot ? { guestSlot: slot } : {}) };
+}
+
+function releaseDeadline(ctx: StepContext, vm: string): number {
+  return (ctx.vms.get(vm)?.release.timeoutSeconds ?? 30) * 1000;
+}
+
+/** Runs one step; pushes its undo only once it has taken effect. */
+export async function runStep(step: PlannedStep, ctx: StepContext, undo: UndoStack): Promise<void> {
+  const policy = policyFrom(ctx.gpu.config);
+  const { host, gpu } = ctx;
+  switch (step.name) {
+    case 'release': {
+      const backend = ctx.backendFor(step.vm);
+      const status = await backend.state(step.vm);
+      if (status.state === 'shut-off') return; // a VM that is off holds nothing live
+      if (step.how === 'shutdown') {
+        await backend.shutdown(step.vm, { deadlineMs: step.deadlineMs });
+        undo.push(`start ${step.vm} again with ${gpu.name}`, async () => void (await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) })));
+        return;
+      }
+      // A paused guest cannot answer an unplug request: it would stall until the deadline.
+      if (status.state === 'paused' && step.how === 'hot-unplug') {
+        throw new StepRefused(`${step.vm} is paused, and a paused guest cannot release a device; resume it, or configure release: shutdown${backend.hypervisor === 'xen' ? ' or force-detach' : ''}`);
+      }
+      await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: step.deadlineMs, force: step.how === 'force-detach' });
+      undo.push(`hot-plug ${gpu.name} back into ${step.vm}`, async () => void (await backend.attachGpu(step.vm, attachRequest(ctx, step.vm))));
+      return;
+    }
+    case 'claim':
+      await host.claim(gpu.address, policy);
+      undo.push(`give ${gpu.name} back to the host drivers`, () => host.release(gpu.address, policy));
+      return;
+    case 'reset':
+      await host.reset(gpu.address, step.method);
+      return;
+    case 'vbios':
+      ctx.romFile = await host.romFile(gpu.address, gpu.config.vbios);
+      return;
+    case 'attach': {
+      const backend = ctx.backendFor(step.vm);
+      if (step.how === 'start') {
+        await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
+        undo.push(`shut ${step.vm} down again`, async () => void (await backend.shutdown(step.vm, { deadlineMs: releaseDeadline(ctx, step.vm) })));
+        return;
+      }
+      const status = await backend.state(step.vm);
+      if (status.state !== 'running') {
+        throw new StepRefused(`${step.vm} is ${status.state}, and hot-plug needs it running; start it, or configure acquire: start`);
+      }
+      await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
+      undo.push(`hot-unplug ${gpu.name} from ${step.vm}`, async () => void (await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: releaseDeadline(ctx, step.vm) })));
+      return;
+    }
+    case 'return-to-host':
+      await host.release(gpu.address, policy);
+      undo.push(`take ${gpu.name} back to vfio-pci`, () => host.claim(gpu.address, policy));
+      return;
+    case 'verify':
+      await verifyOwner(ctx, step.owner);
+      return;
+  }
+}
+
+/** The GPU is where the switch says: held by the VM, on host drivers, or parked on vfio-pci. */
+export async function verifyOwner(ctx: StepContext, owner: Owner): Promise<void> {
+  const drivers = await ctx.host.drivers(ctx.gpu.functions);
+  const onVfio = ctx.gpu.functions.filter((f) => drivers.get(f) === 'vfio-pci');
+  if (owner === 'host') {
+    if (onVfio.length) throw new Error(`${onVfio.join(', ')} still on vfio-pci after the return to the host`);
+    return;
+  }
+  if (onVfio.length !== ctx.gpu.functions.length) {
+    const off = ctx.gpu.functions.filter((f) => !onVfio.includes(f)).map((f) => `${f} (${drivers.get(f) ?? 'no driver'})`);
+    throw new Error(`not every function is on vfio-pci: ${off.join(', ')}`);
+  }
+  if (owner === 'park') return;
+  const held = await ctx.backendFor(owner).passthroughDevices(owner);
+  const missing = ctx.gpu.functions.filter((f) => !held.includes(f));
+  if (missing.length) throw new Error(`${owner} does not hold ${missing.join(', ')}`);
+}
