@@ -4,7 +4,7 @@
 import type { BatonConfig, GpuConfig } from '../../domain/config/index.js';
 import type { HistoryEntry, HistoryStep } from '../../domain/history/entry.js';
 import type { PciAddress } from '../../domain/pci-address.js';
-import { describeStep, isVm, planSwitch, type PlannedStep, type PlanVm, type SwitchPlan } from '../../domain/switch/plan.js';
+import { describeStep, planSwitch, type PlannedStep, type PlanVm, type SwitchPlan } from '../../domain/switch/plan.js';
 import type { BackendFor, HostPort, Owner, Requester, StepName, SwitchEvent, SwitchOutcome } from '../../domain/switch/ports.js';
 import type { SwitchResult } from '../../domain/switch/service.js';
 import { UndoStack } from '../../domain/undo-stack.js';
@@ -57,11 +57,6 @@ const RELEASE_MARGIN_MS = 15_000;
 
 export function planVms(config: BatonConfig): Map<string, PlanVm> {
   return new Map(config.vms.map((v) => [v.name, { name: v.name, release: v.release, acquire: v.acquire, ...(v.guestSlot ? { guestSlot: v.guestSlot } : {}) }]));
-}
-
-interface Trace {
-  steps: HistoryStep[];
-  rolledBack: string[];
 }
 
 export class SwitchEngine {
@@ -226,4 +221,3 @@ function markUndone(record: JournalRecord, count: number): void {
 
 const stepHasUndo = (name: string) => ['release', 'claim', 'attach', 'return-to-host'].includes(name);
 
-export { isVm };
