@@ -15,6 +15,8 @@ export const DEFAULT_HISTORY_FILE = '/var/lib/baton/history.jsonl';
 export interface HistoryStoreOptions {
   /** Keep only the newest this many entries; 0 keeps everything. */
   maxEntries?: number;
+  /** The one write of an append; tests substitute a failing or short write. */
+  write?: (fd: number, bytes: Buffer) => number;
 }
 
 export interface HistoryOpenReport {
@@ -51,6 +53,7 @@ export class HistoryStore {
   private constructor(
     readonly file: string,
     private readonly maxEntries: number,
+    private readonly write: (fd: number, bytes: Buffer) => number,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     const created = openSync(file, 'a', 0o644);
@@ -80,7 +83,7 @@ export class HistoryStore {
   static open(file: string = DEFAULT_HISTORY_FILE, options: HistoryStoreOptions = {}): HistoryStore {
     const maxEntries = options.maxEntries ?? 0;
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer, not ${maxEntries}`);
-    return new HistoryStore(file, maxEntries);
+    return new HistoryStore(file, maxEntries, options.write ?? ((fd, bytes) => writeSync(fd, bytes)));
   }
 
   get count(): number {
@@ -113,7 +116,7 @@ export class HistoryStore {
   private writeWhole(bytes: Buffer): void {
     let written: number;
     try {
-      written = writeSync(this.fd, bytes);
+      written = this.write(this.fd, bytes);
     } catch (err) {
       this.cutBack();
       throw err;

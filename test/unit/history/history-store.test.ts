@@ -1,5 +1,5 @@
 // HistoryStore on temp files: round trip, torn last writes, corrupt lines, rotation, rejected appends.
-import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeEntry } from '../../../app/domain/history/jsonl.js';
@@ -44,6 +44,43 @@ describe('HistoryStore append and reopen', () => {
     expect(() => store.append(makeEntry(1))).toThrow(DuplicateHistoryIdError);
     expect(readFileSync(file, 'utf8')).toBe(before);
     expect(store.count).toBe(1);
+  });
+});
+
+describe('HistoryStore when a write fails', () => {
+  it('cuts a short write back off, throws, and stays usable', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    let shortNext = false;
+    const store = HistoryStore.open(file, {
+      write: (fd, bytes) => writeSync(fd, bytes, 0, shortNext ? Math.floor(bytes.length / 2) : bytes.length),
+    });
+    open.push(store);
+    store.append(makeEntry(1));
+    const before = readFileSync(file, 'utf8');
+    shortNext = true;
+    expect(() => store.append(makeEntry(2))).toThrow(/short write/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(store.count).toBe(1);
+    shortNext = false;
+    store.append(makeEntry(3));
+    expect(ids(openStore(file))).toEqual(['e3', 'e1']);
+  });
+
+  it('cuts back a write that throws half way (a full disk)', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    let fail = false;
+    const store = HistoryStore.open(file, {
+      write: (fd, bytes) => {
+        if (!fail) return writeSync(fd, bytes);
+        writeSync(fd, bytes, 0, 10);
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      },
+    });
+    open.push(store);
+    store.append(makeEntry(1));
+    fail = true;
+    expect(() => store.append(makeEntry(2))).toThrow(/ENOSPC/);
+    expect(openStore(file).report).toMatchObject({ entries: 1, torn: null, corrupt: [] });
   });
 });
 
