@@ -8,7 +8,8 @@
 // - No VM holds it, and its functions are on vfio-pci (or another stub driver) only → it is parked,
 //   unless the registry assigns it to a configured VM that is shut off: then it stays that VM's (inactive).
 // - Ambiguous, so the registry stands: two VMs hold functions; functions are split between host drivers
-//   and vfio-pci; no function has a driver; the VM the registry names could not be asked.
+//   and vfio-pci; no function has a driver; the VM the registry names could not be asked or is in an
+//   unknown state.
 // Functions with no driver, or missing from the bus, do not decide anything on their own.
 // A GPU with no record is taken to be the host's (where every GPU is at boot) when reality is ambiguous.
 import type { PciAddress } from '../pci-address.js';
@@ -133,8 +134,8 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
     if (recorded !== vm) {
       say('vm-holds-unrecorded', `VM ${vm} holds ${X} (${list(held)}) but the registry says ${describeOwner(recorded)}; Baton now counts ${vm} as the owner.`);
     }
-  } else if (isLive(recordedVm) && recordedVm!.devices === null) {
-    say('vm-unreachable', `Could not ask VM ${recorded} which devices it holds, so whether it still has ${X} is unknown; keeping the registry's owner. Check that its ${recordedVm!.state} hypervisor is reachable.`);
+  } else if (recordedVm && (recordedVm.state === 'unknown' || (isLive(recordedVm) && recordedVm.devices === null))) {
+    say('vm-unreachable', `Could not tell whether VM ${recorded} (${recordedVm.state}) still holds ${X}; keeping the registry's owner. Check that its hypervisor is reachable.`);
   } else if (hostFns.length && stubFns.length) {
     say('split-drivers', `The functions of ${X} are split between host drivers (${withDriver(hostFns)}) and vfio-pci (${withDriver(stubFns)}); move ${X} to the host or park it so they agree. Keeping the registry's owner, ${describeOwner(recorded)}.`);
   } else if (hostFns.length) {

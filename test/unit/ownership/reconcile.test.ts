@@ -141,6 +141,13 @@ describe('ambiguous: the registry stands and the conflict is reported', () => {
     expect(r.gpu).toMatchObject({ owner: 'vm-a', state: 'active', basis: 'registry' });
   });
 
+  it('the registered VM is in an unknown state', () => {
+    const r = reconcile(record('vm-a'), onVfio, [{ name: 'vm-a', state: 'unknown', devices: null }]);
+    expect(r.kinds).toEqual(['vm-unreachable']);
+    expect(r.disagreements[0]!.message).toContain('VM vm-a (unknown)');
+    expect(r.gpu).toMatchObject({ owner: 'vm-a', basis: 'registry', changed: false });
+  });
+
   it('no function has a driver', () => {
     const r = reconcile(record('park'), [[VGA, null], [AUDIO, null]], []);
     expect(r.kinds).toEqual(['no-driver']);
