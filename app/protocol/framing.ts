@@ -20,9 +20,10 @@ export class LineSplitter {
     while (!this.stopped) {
       const end = chunk.indexOf(NEWLINE, start);
       const piece = chunk.subarray(start, end < 0 ? chunk.length : end);
-      if (this.pendingBytes + piece.length > this.maxLineBytes) {
+      const lineBytes = this.pendingBytes + piece.length;
+      if (lineBytes > this.maxLineBytes) {
         this.stop();
-        this.handlers.overflow(this.pendingBytes + piece.length);
+        this.handlers.overflow(lineBytes);
         return;
       }
       if (end < 0) {

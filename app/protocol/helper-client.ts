@@ -104,8 +104,9 @@ function wrapSocket(socket: Socket): HelperClient {
       try {
         raw = await rpc.request(method, params);
       } catch (err) {
-        if (err instanceof JSONRPCErrorException) throw new HelperRpcError(err.code, err.message, err.data);
+        // Pending calls are failed with the helper's last word when it closed on an error.
         if (fatal) throw fatal;
+        if (err instanceof JSONRPCErrorException) throw new HelperRpcError(err.code, err.message, err.data);
         throw err instanceof HelperRpcError ? err : new HelperRpcError(RpcErrorCode.InternalError, (err as Error).message);
       }
       const parsed = helperMethods[method].result.safeParse(raw);
