@@ -17,6 +17,8 @@ export interface Latencies {
   attachMs: Record<Hypervisor, number>;
   /** Hot-unplug: the guest's acknowledgement after the request. */
   detachMs: number;
+  /** Xen's forced detach (xl pci-detach -f): no guest involved. */
+  forceDetachMs: number;
   /** A guest powering off after the power button. */
   shutdownMs: number;
   /** The hypervisor starting a VM until it runs. */
@@ -34,6 +36,7 @@ export const DEFAULT_LATENCIES: Latencies = {
   romCaptureMs: 60,
   attachMs: { qmp: 300, libvirt: 800, xen: 2000 },
   detachMs: 1500,
+  forceDetachMs: 200,
   shutdownMs: 4000,
   startMs: 3000,
   pauseMs: 20,

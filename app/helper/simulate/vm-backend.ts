@@ -1,7 +1,7 @@
 // VmBackend over the simulated workstation, one instance per hypervisor kind serving every VM of
 // that kind. Same semantics as the real backends: detachGpu resolves only once every function is
 // gone and rejects with GuestDidNotReleaseError at the deadline; shutdown is graceful, forced at
-// the deadline, or already-off; every failure is a VmBackendError.
+// the deadline, or already-off; every failure is a VmBackendError. Only the Xen one can force a detach.
 import { functionOf, isCanonicalPciAddress, slotOf, type PciAddress } from '../../domain/pci-address.js';
 import {
   GuestDidNotReleaseError, VmAlreadyRunningError, VmBackendError, VmCommandFailedError, VmConnectionLostError, VmDeviceBusyError,
@@ -103,6 +103,12 @@ export class SimulatedVmBackend implements VmBackend {
       const ids = held.map((a) => vm.held.get(a)?.deviceId ?? a);
       for (const id of ids) this.ws.emit({ kind: 'device-unplug-error', vm: name, deviceId: id, path: `/machine/peripheral/${id}` });
       throw new GuestDidNotReleaseError(`${name}: the guest refused to unplug ${ids.join(', ')}`, this.context(vm, { device: ids.join(', ') }), ids, options.deadlineMs);
+    }
+    if (options.force && this.hypervisor === 'xen') {
+      // xl pci-detach -f takes the device away whatever the guest (running or paused) does.
+      await this.ws.clock.step(this.ws.latencies.forceDetachMs);
+      this.ws.unplug(name, held);
+      return { removed: held, alreadyAbsent };
     }
     for (const a of held) vm.pendingUnplug.add(a);
     const gone = this.waitUntilGone(vm, held, options.deadlineMs);

@@ -131,3 +131,17 @@ describe('SimulatedVmBackend: power', () => {
     expect(await sim.backends.xen.listVms()).toEqual([{ name: 'vm-xen', hypervisor: 'xen', state: 'shut-off', raw: 'not-listed' }]);
   });
 });
+
+describe('SimulatedVmBackend: forced detach', () => {
+  it('xen removes the GPU from a paused guest at once when forced; QMP ignores force and stalls', async () => {
+    vi.useFakeTimers();
+    const sim = simulate({ owners: { 'gpu-a': 'win11', 'gpu-b': 'vm-xen' }, vms: { win11: { state: 'paused' }, 'vm-xen': { state: 'paused' } } });
+    const xen = track(sim.backendFor('vm-xen').detachGpu('vm-xen', B_FUNCTIONS, { deadlineMs: 5_000, force: true }));
+    const qmp = track(sim.backendFor('win11').detachGpu('win11', A_FUNCTIONS, { deadlineMs: 5_000, force: true }));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(xen.value).toEqual({ removed: [...B_FUNCTIONS], alreadyAbsent: [] });
+    expect(qmp.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(qmp.error).toBeInstanceOf(GuestDidNotReleaseError);
+  });
+});
