@@ -37,7 +37,7 @@ function releaseDeadline(ctx: StepContext, vm: string): number {
 }
 
 /** Runs one step; pushes its undo only once it has taken effect. */
-export async function runStep(step: PlannedStep, ctx: StepContext, undo: UndoStack): Promise<void> {
+export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<UndoStack, 'push'>): Promise<void> {
   const policy = policyFrom(ctx.gpu.config);
   const { host, gpu } = ctx;
   switch (step.name) {
@@ -59,8 +59,9 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: UndoSta
       return;
     }
     case 'claim':
-      await host.claim(gpu.address, policy);
+      // Pushed first: a claim that fails halfway is given back too (release is idempotent).
       undo.push(`give ${gpu.name} back to the host drivers`, () => host.release(gpu.address, policy));
+      await host.claim(gpu.address, policy);
       return;
     case 'reset':
       await host.reset(gpu.address, step.method);
@@ -84,8 +85,9 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: UndoSta
       return;
     }
     case 'return-to-host':
-      await host.release(gpu.address, policy);
+      // Pushed first: a return that stops halfway leaves functions split; claiming again mends it.
       undo.push(`take ${gpu.name} back to vfio-pci`, () => host.claim(gpu.address, policy));
+      await host.release(gpu.address, policy);
       return;
     case 'verify':
       await verifyOwner(ctx, step.owner);

@@ -99,12 +99,16 @@ export class SwitchEngine {
   private async execute(gpu: ResolvedGpu, plan: SwitchPlan, record: JournalRecord): Promise<SwitchResult> {
     const ctx = this.context(gpu);
     const undo = new UndoStack();
+    // Which step each undo reverses, so the history marks exactly those steps as undone.
+    const undoneStep = new Map<string, number>();
     let failure: Error | null = null;
     for (const step of plan.steps) {
       record.current = step.name;
       this.deps.journal.write(record);
       await this.deps.beforeStep?.(step.name, record.phase);
-      const outcome = await this.timed(record.switchId, step, () => runStep(step, ctx, undo));
+      const index = record.steps.length;
+      const tagged = { push: (label: string, run: () => Promise<void> | void) => (undoneStep.set(label, index), undo.push(label, run)) };
+      const outcome = await this.timed(record.switchId, step, () => runStep(step, ctx, tagged));
       record.steps.push(outcome);
       if (outcome.outcome === 'failed') {
         failure = new Error(`${describeStep(step)}: ${outcome.error}`);
@@ -119,7 +123,10 @@ export class SwitchEngine {
     await this.deps.beforeStep?.('verify', record.phase);
     const report = await undo.unwind();
     record.rolledBack.push(...report.undone);
-    markUndone(record, report.undone.length);
+    for (const label of report.undone) {
+      const step = record.steps[undoneStep.get(label) ?? -1];
+      if (step?.outcome === 'ok') step.outcome = 'undone';
+    }
     if (report.failed.length === 0) {
       try {
         await withDeadline(verifyOwner(ctx, plan.from), DEFAULT_DEADLINES.verify, `verify that ${plan.from} has it again`);
@@ -206,18 +213,3 @@ export class SwitchEngine {
     return { switchId: record.switchId, outcome, owner, ...(error ? { error } : {}) };
   }
 }
-
-/** The undos ran newest first; the steps they reverse are the last `count` successful ones. */
-function markUndone(record: JournalRecord, count: number): void {
-  let left = count;
-  for (let i = record.steps.length - 1; i >= 0 && left > 0; i--) {
-    const step = record.steps[i]!;
-    if (step.outcome === 'ok' && stepHasUndo(step.name)) {
-      step.outcome = 'undone';
-      left--;
-    }
-  }
-}
-
-const stepHasUndo = (name: string) => ['release', 'claim', 'attach', 'return-to-host'].includes(name);
-

@@ -1,0 +1,98 @@
+// A helper service over the simulated workstation, with its journal, registry and history in a
+// temp folder, and a "kill" that models the helper dying mid-step: the world carries on with the
+// operation under way, but the engine never hears back.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostPort, StepName } from '../../../app/domain/switch/ports.js';
+import type { VmBackend } from '../../../app/domain/vm/port.js';
+import { Journal } from '../../../app/helper/engine/journal.js';
+import { RegistryOwnerBook } from '../../../app/helper/engine/owner-book.js';
+import { HelperService } from '../../../app/helper/engine/service.js';
+import { createSimulatedWorkstation, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
+import { HistoryStore } from '../../../app/helper/store/history-store.js';
+import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
+
+/** Port calls that change the world: the ones a kill interrupts halfway. */
+const MUTATING = new Set(['claim', 'release', 'reset', 'romFile', 'attachGpu', 'detachGpu', 'shutdown', 'start', 'passthroughDevices', 'drivers']);
+
+export interface Killer {
+  /** Kill the helper during this step's first world-changing call. */
+  armAt: StepName | null;
+  killed: boolean;
+  step: StepName | null;
+}
+
+function killable<T extends object>(target: T, killer: Killer): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (killer.killed) return new Promise(() => {}); // a dead helper hears nothing
+        const result = value.apply(obj, args);
+        if (killer.armAt && killer.step === killer.armAt && MUTATING.has(String(prop))) {
+          killer.killed = true;
+          (result as Promise<unknown>)?.catch?.(() => {}); // the world finishes (or fails) on its own
+          return new Promise(() => {});
+        }
+        return result;
+      };
+    },
+  });
+}
+
+export interface Harness {
+  sim: SimulatedWorkstation;
+  dir: string;
+  service: HelperService;
+  killer: Killer;
+  history: HistoryStore;
+  owners: RegistryOwnerBook;
+  /** A fresh helper (new process) over the same files and the same world. */
+  restart(): Harness;
+}
+
+export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }): Harness {
+  const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'baton-engine-'));
+  const sim = existing?.sim ?? createSimulatedWorkstation({ speed: 0, stateDir: dir, ...options });
+  const killer: Killer = { armAt: null, killed: false, step: null };
+  const host = killable<HostPort>(sim.host, killer);
+  const backends = new Map<VmBackend, VmBackend>();
+  const backendFor = (vm: string) => {
+    const real = sim.backendFor(vm);
+    if (!backends.has(real)) backends.set(real, killable(real, killer));
+    return backends.get(real)!;
+  };
+  const history = HistoryStore.open(join(dir, 'history.jsonl'));
+  const owners = new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json')));
+  const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
+  const service = new HelperService({
+    config: sim.config, host, backendFor, journal: new Journal(join(dir, 'journal.json')), owners, history,
+    stepDeadlineMs: deadlines,
+    beforeStep: (step) => {
+      killer.step = step;
+    },
+  });
+  const harness: Harness = {
+    sim, dir, service, killer, history, owners,
+    restart: () => {
+      history.close();
+      return makeHarness(options, stepDeadlineMs, { sim, dir });
+    },
+  };
+  return harness;
+}
+
+/** Where the simulated world really has the GPU. */
+export function realOwner(sim: SimulatedWorkstation, address: string): string {
+  const gpu = sim.snapshot().gpus.find((g) => g.address === address);
+  if (!gpu) throw new Error(`no simulated GPU ${address}`);
+  return gpu.owner;
+}
+
+export function pausedVms(sim: SimulatedWorkstation): string[] {
+  return sim.snapshot().vms.filter((v) => v.state === 'paused').map((v) => v.name);
+}
+
+export const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
