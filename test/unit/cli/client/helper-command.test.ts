@@ -1,0 +1,83 @@
+// `baton helper`: trusts only a root-owned config no one else can write, picks the real or the
+// simulated service, and serves it on the socket.
+import { chmodSync, chownSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHelper, type ServiceFactories } from '../../../../app/cli/commands/helper.js';
+import type { BatonConfig } from '../../../../app/domain/config/index.js';
+import type { Daemon } from '../../../../app/helper/daemon/daemon.js';
+import { connectHelper } from '../../../../app/protocol/helper-client.js';
+import { FakeService } from '../../helper/daemon/fake-service.js';
+import { cleanup, tempSocketDir, testConfig } from '../../helper/daemon/harness.js';
+
+const isRoot = process.getuid?.() === 0;
+const running: Daemon[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.close()));
+  await cleanup();
+});
+
+function configFile(mode = 0o644): string {
+  const dir = tempSocketDir();
+  const file = join(dir, 'baton.yaml');
+  writeFileSync(file, `helper: { socket: ${join(dir, 'helper.sock')} }\ngpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n`);
+  chmodSync(file, mode);
+  return file;
+}
+
+function factories() {
+  const made: { kind: string; config: BatonConfig }[] = [];
+  const f: ServiceFactories = {
+    real: async (config) => (made.push({ kind: 'real', config }), new FakeService()),
+    simulated: async (config) => (made.push({ kind: 'simulated', config }), new FakeService()),
+  };
+  return { f, made };
+}
+
+describe.skipIf(!isRoot)('baton helper', () => {
+  it('serves the real service on the config socket when the config is root-owned and private', async () => {
+    const { f, made } = factories();
+    const daemon = await startHelper({ config: configFile() }, f, () => {});
+    running.push(daemon);
+    expect(made.map((m) => m.kind)).toEqual(['real']);
+    expect(made[0]?.config.gpus[0]?.name).toBe('gpu0');
+    const client = await connectHelper(daemon.socketPath);
+    expect((await client.call('hello')).protocol).toBe(1);
+    expect((await client.call('hello')).server).toMatch(/^\d+\.\d+\.\d+/);
+    client.close();
+  });
+
+  it('refuses a config others can write, and says how to fix it', async () => {
+    const file = configFile(0o666);
+    const err = await startHelper({ config: file }, factories().f).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`refusing to start: the helper runs as root and must not trust ${file}:`);
+    expect((err as { details: string[] }).details).toEqual([`config file ${file} is writable by others`, `fix: chown root:root ${file} && chmod 644 ${file} (and the same for its folder)`]);
+  });
+
+  it('refuses a config owned by another user', async () => {
+    const file = configFile();
+    chownSync(file, 65534, 65534);
+    await expect(startHelper({ config: file }, factories().f)).rejects.toMatchObject({ details: expect.arrayContaining([`config file ${file} is owned by uid 65534, not root`]) });
+  });
+
+  it('--insecure-config works only with --simulate, and then serves the simulated service', async () => {
+    const file = configFile(0o666);
+    await expect(startHelper({ config: file, insecureConfig: true }, factories().f)).rejects.toThrow(/only allowed with --simulate/);
+    const { f, made } = factories();
+    running.push(await startHelper({ config: file, insecureConfig: true, simulate: true, socket: join(tempSocketDir(), 's.sock') }, f, () => {}));
+    expect(made.map((m) => m.kind)).toEqual(['simulated']);
+  });
+
+  it('--simulate without --config uses the simulated workstation’s config', async () => {
+    const { f, made } = factories();
+    const socket = join(tempSocketDir(), 's.sock');
+    running.push(await startHelper({ simulate: true, socket }, { ...f, simulatedConfig: () => testConfig() }, () => {}));
+    expect(made[0]?.config.vms.map((v) => v.name)).toEqual(['win', 'broken']);
+  });
+
+  it('refuses a config with errors, naming the file', async () => {
+    const file = configFile();
+    writeFileSync(file, 'gpus: 7\n');
+    await expect(startHelper({ config: file }, factories().f)).rejects.toThrow(`refusing to start: ${file} has errors`);
+  });
+});
