@@ -56,7 +56,8 @@ export interface WorkstationSnapshot {
   functions: { address: PciAddress; class: string; group: number; driver: string | null; hostDriver: string | null; heldBy: string | null }[];
   gpus: { address: PciAddress; functions: PciAddress[]; owner: Owner | 'mixed'; monitors: string[] }[];
   vms: { name: string; hypervisor: Hypervisor; state: VmState; held: PciAddress[]; pendingUnplug: PciAddress[]; pausedByCall: boolean }[];
-  faults: { operation: string; kind: string; vm?: string; gpu?: string; times: number; hits: number }[];
+  /** times is null for a fault that lasts until cleared (JSON has no Infinity). */
+  faults: { operation: string; kind: string; vm?: string; gpu?: string; times: number | null; hits: number }[];
   hanging: number;
 }
 
@@ -339,7 +340,7 @@ export class Workstation {
         held: [...vm.held.keys()].sort(comparePciAddress), pendingUnplug: [...vm.pendingUnplug].sort(comparePciAddress), pausedByCall: vm.pausedByCall,
       })),
       faults: this.faults.list().map((f) => ({
-        operation: f.operation, kind: f.kind, times: f.times, hits: f.hits,
+        operation: f.operation, kind: f.kind, times: Number.isFinite(f.times) ? f.times : null, hits: f.hits,
         ...(f.vm === undefined ? {} : { vm: f.vm }), ...(f.gpu === undefined ? {} : { gpu: f.gpu }),
       })),
       hanging: this.faults.hanging,

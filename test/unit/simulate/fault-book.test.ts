@@ -38,6 +38,7 @@ it('faults are listed with their hits and can be cleared one by one or all', () 
   const first = sim.injectFault({ operation: 'attach', kind: 'hang', times: Infinity });
   sim.injectFault({ operation: 'release', kind: 'timeout' });
   expect(sim.faults().map((f) => [f.operation, f.kind, f.times, f.hits])).toEqual([['attach', 'hang', Infinity, 0], ['release', 'timeout', 1, 0]]);
+  expect(JSON.parse(JSON.stringify(sim.snapshot())).faults[0]).toMatchObject({ operation: 'attach', times: null });
   sim.clearFaults(first.id);
   expect(sim.faults().map((f) => f.operation)).toEqual(['release']);
   sim.clearFaults();
