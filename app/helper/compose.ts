@@ -1,0 +1,69 @@
+// Builds the helper's service from a config: on the real machine (kernel + hypervisors), or on the
+// simulated workstation (same engine, same stores, in-memory ports).
+import { dirname, join } from 'node:path';
+import type { BatonConfig, VmConfig } from '../domain/config/index.js';
+import type { BackendFor } from '../domain/switch/ports.js';
+import type { VmBackend } from '../domain/vm/port.js';
+import { LibvirtBackend } from '../backends/libvirt/index.js';
+import { QmpBackend } from '../backends/qmp/index.js';
+import { handoffContext } from '../host/handoff/context.js';
+import { ChildKernelWriter } from '../host/kernel/kernel-writer.js';
+import { RomStore } from '../host/rom/store.js';
+import { RealHost } from './adapters/real-host.js';
+import { Journal } from './engine/journal.js';
+import { RegistryOwnerBook } from './engine/owner-book.js';
+import { HelperService } from './engine/service.js';
+import { createSimulatedWorkstation } from './simulate/index.js';
+import { HistoryStore } from './store/history-store.js';
+import { OwnershipStore } from './store/ownership-store.js';
+
+type XenVm = Extract<VmConfig, { backend: 'xen' }>;
+export type XenBackendFactory = (vms: XenVm[]) => VmBackend;
+
+function slotOf(vm: VmConfig) {
+  return vm.guestSlot?.bus ? { gpuSlot: { bus: vm.guestSlot.bus, slot: vm.guestSlot.addr } } : {};
+}
+
+/** One backend per hypervisor kind, each serving the configured VMs of its kind. */
+export function backendsFromConfig(config: BatonConfig, xen?: XenBackendFactory): BackendFor {
+  const qmpVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'qmp' }> => v.backend === 'qmp');
+  const libvirtVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'libvirt' }> => v.backend === 'libvirt');
+  const xenVms = config.vms.filter((v): v is XenVm => v.backend === 'xen');
+  const qmp = new QmpBackend({ vms: qmpVms.map((v) => ({ name: v.name, socketPath: v.socket, ...(v.start ? { argv: v.start.argv } : {}), ...slotOf(v) })) });
+  const libvirt = new LibvirtBackend({ vms: libvirtVms.map((v) => ({ name: v.name, uri: v.uri, domain: v.domain ?? v.name, ...slotOf(v) })) });
+  if (xenVms.length && !xen) throw new Error(`VMs ${xenVms.map((v) => v.name).join(', ')} use the Xen backend, which this build does not include`);
+  const xenBackend = xenVms.length && xen ? xen(xenVms) : null;
+  const byVm = new Map<string, VmBackend>(config.vms.map((v) => [v.name, v.backend === 'qmp' ? qmp : v.backend === 'libvirt' ? libvirt : xenBackend!]));
+  // Names outside the config never reach here (the service refuses them); QMP answers "not found" anyway.
+  return (vm) => byVm.get(vm) ?? qmp;
+}
+
+function stores(config: BatonConfig) {
+  return {
+    journal: new Journal(config.helper.journal),
+    owners: new RegistryOwnerBook(new OwnershipStore(join(dirname(config.helper.journal), 'ownership.json'))),
+    history: HistoryStore.open(config.helper.history.file, { maxEntries: config.helper.history.maxEntries }),
+  };
+}
+
+/** Recovers an interrupted switch, then reconciles the registry with the machine. */
+async function started(service: HelperService): Promise<HelperService> {
+  const recovery = await service.recover();
+  if (recovery.problem) process.stderr.write(`baton helper: ${recovery.problem}\n`);
+  if (recovery.result) process.stderr.write(`baton helper: recovered switch ${recovery.result.switchId}: ${recovery.result.outcome}, ${recovery.result.owner} has the GPU\n`);
+  for (const d of await service.reconcile()) process.stderr.write(`baton helper: ${d}\n`);
+  return service;
+}
+
+export async function realService(config: BatonConfig, xen?: XenBackendFactory): Promise<HelperService> {
+  const writer = new ChildKernelWriter();
+  const ctx = handoffContext({ stateDir: dirname(config.helper.journal), writer });
+  const host = new RealHost(ctx, new RomStore(config.helper.vbiosStore));
+  return started(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...stores(config) }));
+}
+
+/** The simulated workstation behind the real engine; its state lives as long as the process. */
+export async function simulatedService(config: BatonConfig, speed = 1): Promise<HelperService> {
+  const sim = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) });
+  return started(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...stores(config) }));
+}
