@@ -22,6 +22,8 @@ const BUSY = [
   /Duplicate device ID/i,
   /not available for .*, in use by/i,
   /already occupied by/i,
+  // vfio-pci: another process (another VM) has the IOMMU group open.
+  /Device or resource busy/i,
 ];
 
 export function mapQmpError(reply: QmpErrorReply): VmBackendError {
