@@ -5,6 +5,10 @@ import { registerInventory } from './commands/inventory.js';
 import { registerConfig } from './commands/config.js';
 import { registerVbios } from './commands/vbios.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerStatus } from './commands/status.js';
+import { registerSwitch } from './commands/switch.js';
+import { registerHistory } from './commands/history.js';
+import { registerDoctor } from './commands/doctor.js';
 
 export function buildProgram(): Command {
   const program = new Command('baton')
@@ -15,6 +19,10 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerVbios(program);
   registerGpu(program);
+  registerStatus(program);
+  registerSwitch(program);
+  registerHistory(program);
+  registerDoctor(program);
   return program;
 }
 

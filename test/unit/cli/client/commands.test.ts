@@ -1,5 +1,6 @@
 // The client commands against a real daemon (with the fake service): what they print and how they exit.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../../../app/cli/main.js';
 import { runHistory } from '../../../../app/cli/commands/history.js';
 import { runStatus } from '../../../../app/cli/commands/status.js';
 import { runSwitch } from '../../../../app/cli/commands/switch.js';
@@ -103,5 +104,28 @@ describe('baton history', () => {
 
   it('refuses a bad --limit before asking the helper', async () => {
     await expect(runHistory({ socket: '/nonexistent', limit: '0' }, collect().io)).rejects.toThrow('--limit 0: expected a whole number from 1 to 10000');
+  });
+});
+
+describe('through the baton program', () => {
+  it('`baton switch` exits 0 on success and 1 on a rollback; `baton status --json` prints the shape', async () => {
+    const { socketPath } = await startTestDaemon();
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      process.exitCode = undefined;
+      expect(await runCli(['switch', 'gpu0', 'win', '--socket', socketPath])).toBe(0);
+      process.exitCode = undefined;
+      expect(await runCli(['switch', 'gpu0', 'broken', '--socket', socketPath])).toBe(1);
+      process.exitCode = undefined;
+      out.length = 0;
+      expect(await runCli(['status', '--json', '--socket', socketPath])).toBe(0);
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+      process.exitCode = undefined;
+    }
+    expect(JSON.parse(out.join(''))).toMatchObject({ gpus: [{ name: 'gpu0', owner: 'win' }] });
   });
 });
