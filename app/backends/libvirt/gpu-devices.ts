@@ -1,5 +1,6 @@
 // A GPU request → libvirt <hostdev> elements, one per host function, with guest addresses.
-import { functionOf, isCanonicalPciAddress, slotOf, type PciAddress } from '../../domain/pci-address.js';
+import { attachRequestProblem } from '../../domain/vm/attach-request.js';
+import { functionOf, type PciAddress } from '../../domain/pci-address.js';
 import { VmInvalidRequestError } from '../../domain/vm/errors.js';
 import type { AttachGpuRequest, GuestSlot } from '../../domain/vm/port.js';
 import type { GuestPciAddress } from './domain-xml.js';
@@ -39,12 +40,8 @@ export function guestBusNumber(bus: string): number | null {
 export function gpuFunctions(vm: string, request: AttachGpuRequest): PciAddress[] {
   const fail = (why: string) => new VmInvalidRequestError(
     `${vm}: cannot attach ${request.functions.join(', ') || 'nothing'}: ${why}`, { vm, hypervisor: 'libvirt' });
-  const [first] = request.functions;
-  if (!first) throw fail('no functions given');
-  for (const address of request.functions) if (!isCanonicalPciAddress(address)) throw fail(`${address} is not a canonical PCI address`);
-  if (functionOf(first) !== 0) throw fail('function 0 must come first');
-  if (request.functions.some((a) => slotOf(a) !== slotOf(first))) throw fail('functions of more than one slot');
-  if (new Set(request.functions).size !== request.functions.length) throw fail('a function is listed twice');
+  const problem = attachRequestProblem(request);
+  if (problem) throw fail(problem);
   if (request.romFile !== undefined && (!request.romFile.startsWith('/') || request.romFile.includes('\0'))) {
     throw fail(`ROM file ${JSON.stringify(request.romFile)} is not an absolute path`);
   }

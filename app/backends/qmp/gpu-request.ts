@@ -1,5 +1,6 @@
 // Checks an AttachGpuRequest and turns it into vfio-pci functions for one guest slot.
-import { functionOf, isCanonicalPciAddress, slotOf, type PciAddress } from '../../domain/pci-address.js';
+import { attachRequestProblem } from '../../domain/vm/attach-request.js';
+import { functionOf, type PciAddress } from '../../domain/pci-address.js';
 import { VmInvalidRequestError } from '../../domain/vm/errors.js';
 import type { AttachGpuRequest, GuestSlot } from '../../domain/vm/port.js';
 import { gpuDeviceId, guestPciAddr } from './device-ids.js';
@@ -7,12 +8,8 @@ import type { SlotFunction } from './slot-plug.js';
 
 export function vfioFunctions(vm: string, request: AttachGpuRequest): SlotFunction[] {
   const fail = (why: string) => new VmInvalidRequestError(`${vm}: cannot attach ${request.functions.join(', ') || 'nothing'}: ${why}`, { vm, hypervisor: 'qmp' });
-  const [first] = request.functions;
-  if (!first) throw fail('no functions given');
-  for (const address of request.functions) if (!isCanonicalPciAddress(address)) throw fail(`${address} is not a canonical PCI address`);
-  if (functionOf(first) !== 0) throw fail('function 0 must come first');
-  if (request.functions.some((a) => slotOf(a) !== slotOf(first))) throw fail('functions of more than one slot');
-  if (new Set(request.functions).size !== request.functions.length) throw fail('a function is listed twice');
+  const problem = attachRequestProblem(request);
+  if (problem) throw fail(problem);
   return request.functions.map((host: PciAddress) => ({
     id: gpuDeviceId(host),
     driver: 'vfio-pci',

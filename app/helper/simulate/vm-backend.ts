@@ -2,7 +2,8 @@
 // that kind. Same semantics as the real backends: detachGpu resolves only once every function is
 // gone and rejects with GuestDidNotReleaseError at the deadline; shutdown is graceful, forced at
 // the deadline, or already-off; every failure is a VmBackendError. Only the Xen one can force a detach.
-import { functionOf, isCanonicalPciAddress, slotOf, type PciAddress } from '../../domain/pci-address.js';
+import { attachRequestProblem } from '../../domain/vm/attach-request.js';
+import { type PciAddress } from '../../domain/pci-address.js';
 import {
   GuestDidNotReleaseError, VmAlreadyRunningError, VmBackendError, VmCommandFailedError, VmConnectionLostError, VmDeviceBusyError,
   VmInvalidRequestError, VmNotFoundError, VmNotRunningError, VmStartFailedError, VmTimeoutError, type Hypervisor, type VmErrorContext,
@@ -259,12 +260,8 @@ export class SimulatedVmBackend implements VmBackend {
   /** The same checks as the real backends' request validation (app/backends/qmp/gpu-request.ts). */
   private checkRequest(vm: SimVm, request: AttachGpuRequest): void {
     const fail = (why: string) => new VmInvalidRequestError(`${vm.spec.name}: cannot attach ${request.functions.join(', ') || 'nothing'}: ${why}`, this.context(vm));
-    const [first] = request.functions;
-    if (!first) throw fail('no functions given');
-    for (const address of request.functions) if (!isCanonicalPciAddress(address)) throw fail(`${address} is not a canonical PCI address`);
-    if (functionOf(first) !== 0) throw fail('function 0 must come first');
-    if (request.functions.some((a) => slotOf(a) !== slotOf(first))) throw fail('functions of more than one slot');
-    if (new Set(request.functions).size !== request.functions.length) throw fail('a function is listed twice');
+    const problem = attachRequestProblem(request);
+    if (problem) throw fail(problem);
     if (request.guestSlot) checkSlot(request.guestSlot, fail);
   }
 
