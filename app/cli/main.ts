@@ -9,6 +9,8 @@ import { registerStatus } from './commands/status.js';
 import { registerSwitch } from './commands/switch.js';
 import { registerHistory } from './commands/history.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerHelper } from './commands/helper.js';
+import { realService, simulatedService, simulatedStateConfig } from '../helper/compose.js';
 
 export function buildProgram(): Command {
   const program = new Command('baton')
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
   registerSwitch(program);
   registerHistory(program);
   registerDoctor(program);
+  registerHelper(program, { real: (c) => realService(c), simulated: (c) => simulatedService(c), simulatedConfig: simulatedStateConfig });
   return program;
 }
 
