@@ -21,7 +21,8 @@ function gpuName(status: ResultOf<'status'>, text: string): string {
 export async function runSwitch(gpuArg: string, target: string, opts: SwitchOptions, io: CliIo = processIo): Promise<number> {
   const started = Date.now();
   const { result, gpu } = await withHelper(opts.socket, async (client) => {
-    const gpu = gpuName(await client.call('status'), gpuArg);
+    // Only to follow the progress under the config name; the switch itself does not need it.
+    const gpu = await client.call('status').then((status) => gpuName(status, gpuArg), () => gpuArg);
     if (!opts.json) {
       const progress = new SwitchProgress(gpu, target, (line) => io.out(line + '\n'));
       client.onEvent((event) => progress.onEvent(event));

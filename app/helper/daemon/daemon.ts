@@ -34,6 +34,8 @@ export interface Daemon {
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = { maxLineBytes: MAX_LINE_BYTES, maxInFlight: 1024, maxBufferedBytes: 16 * 1024 * 1024 };
+/** Open connections at once; more are dropped by Node before any byte is read. */
+export const MAX_CONNECTIONS = 256;
 
 /** 0660 to the helper group; 0666 when helper.users names people outside it, who must reach the socket too. */
 export function socketAccessFor(config: BatonConfig, files: AccountFiles): SocketAccess {
@@ -61,6 +63,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       socket.destroy();
     }
   });
+  server.maxConnections = MAX_CONNECTIONS;
+  server.on('drop', () => log(`dropped a connection: ${MAX_CONNECTIONS} already open`));
   server.on('error', (err) => log(`server error: ${err.message}`));
 
   const access = socketAccessFor(opts.config, files);
