@@ -6,6 +6,7 @@ import type { PciAddress } from '../../domain/pci-address.js';
 import { UndoStack } from '../../domain/undo-stack.js';
 import { readInventory } from '../inventory.js';
 import { checkViability, type Viability } from '../vfio/viability.js';
+import { withVgaLock, type ArbiterOutcome } from '../vga/arbiter.js';
 import { Binder } from './binder.js';
 import { releaseConsole, restoreConsole } from './console.js';
 import type { HandoffContext } from './context.js';
@@ -23,7 +24,18 @@ export interface ClaimResult {
   group: number | null;
   functions: MovedFunction[];
   viability: Viability | null;
+  /** Whether the handoff ran under the VGA arbiter's lock (null: not a VGA device, or not the live system). */
+  vgaArbiter: ArbiterOutcome | null;
   ms: number;
+}
+
+/** A GPU that may decode legacy VGA is handed over holding the arbiter's lock; others need none. */
+export async function underVgaLock(ctx: HandoffContext, gpu: Gpu, work: () => Promise<void>): Promise<ArbiterOutcome | null> {
+  if (!ctx.live || !gpu.class?.startsWith('0x0300')) {
+    await work();
+    return null;
+  }
+  return (await withVgaLock(gpu.address, work)).arbiter;
 }
 
 /** Finds the GPU an address names: its display function, or any of its companions. */
@@ -64,24 +76,27 @@ export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy:
         if (errors.length) throw new Error(errors.join('; '));
       });
     }
-    for (const fn of plan.functions) {
-      const from = binder.driverOf(fn);
-      if (from === 'vfio-pci') continue;
-      step = `move ${fn} from ${from ?? 'no driver'} to vfio-pci`;
-      const t0 = Date.now();
-      undo.push(`give ${fn} back to ${from ?? 'no driver'}`, async () => {
-        await binder.leaveVfio(fn);
-        await binder.bindHost(fn, from);
-      });
-      await binder.toVfio(fn);
-      moved.push({ address: fn, from, to: 'vfio-pci', ms: Date.now() - t0 });
-    }
+    const moveAll = async () => {
+      for (const fn of plan.functions) {
+        const from = binder.driverOf(fn);
+        if (from === 'vfio-pci') continue;
+        step = `move ${fn} from ${from ?? 'no driver'} to vfio-pci`;
+        const t0 = Date.now();
+        undo.push(`give ${fn} back to ${from ?? 'no driver'}`, async () => {
+          await binder.leaveVfio(fn);
+          await binder.bindHost(fn, from);
+        });
+        await binder.toVfio(fn);
+        moved.push({ address: fn, from, to: 'vfio-pci', ms: Date.now() - t0 });
+      }
+    };
+    const arbiter = await underVgaLock(ctx, gpu, moveAll);
     step = 'check the group';
     const viability = gpu.iommuGroup === null || !ctx.live ? null : checkViability(ctx.sysfs, gpu.iommuGroup, ctx.devVfio);
     if (viability && !viability.sysfs.viable) throw new Error(`IOMMU group ${gpu.iommuGroup} is not viable: ${viability.sysfs.blockers.join('; ')}`);
     if (viability?.ioctl && !viability.ioctl.viable) throw new Error(`the kernel says IOMMU group ${gpu.iommuGroup} is not viable`);
     undo.clear();
-    return { gpu: gpu.address, group: gpu.iommuGroup, functions: moved, viability, ms: Date.now() - started };
+    return { gpu: gpu.address, group: gpu.iommuGroup, functions: moved, viability, vgaArbiter: arbiter, ms: Date.now() - started };
   } catch (err) {
     const report = await undo.unwind();
     if (report.failed.length === 0) ctx.memory.forget(fresh);

@@ -4,7 +4,8 @@ import type { HandoffPolicy } from '../../domain/handoff/policy.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import { describeHolders } from '../vfio/holders.js';
 import { Binder } from './binder.js';
-import { findGpu, type MovedFunction } from './claim.js';
+import { findGpu, underVgaLock, type MovedFunction } from './claim.js';
+import type { ArbiterOutcome } from '../vga/arbiter.js';
 import { restoreConsole } from './console.js';
 import type { HandoffContext } from './context.js';
 import { HandoffFailed, HandoffRefused } from './errors.js';
@@ -13,6 +14,7 @@ export interface ReleaseResult {
   gpu: PciAddress;
   functions: MovedFunction[];
   consoleErrors: string[];
+  vgaArbiter: ArbiterOutcome | null;
   ms: number;
 }
 
@@ -35,18 +37,21 @@ export async function releaseGpu(ctx: HandoffContext, address: PciAddress, polic
   const moved: MovedFunction[] = [];
   const t0 = Date.now();
   let step = 'leave vfio-pci';
+  let vgaArbiter: ArbiterOutcome | null = null;
   try {
-    for (const fn of onVfio) {
-      step = `take ${fn} off vfio-pci`;
-      await binder.leaveVfio(fn);
-    }
-    for (const fn of functions) {
-      const original = ctx.memory.driverOf(fn);
-      step = `give ${fn} back to ${original ?? 'the driver the kernel matches'}`;
-      const from = onVfio.includes(fn) ? 'vfio-pci' : binder.driverOf(fn);
-      const to = await binder.bindHost(fn, original);
-      if (from !== to) moved.push({ address: fn, from, to, ms: Date.now() - t0 });
-    }
+    vgaArbiter = await underVgaLock(ctx, gpu, async () => {
+      for (const fn of onVfio) {
+        step = `take ${fn} off vfio-pci`;
+        await binder.leaveVfio(fn);
+      }
+      for (const fn of functions) {
+        const original = ctx.memory.driverOf(fn);
+        step = `give ${fn} back to ${original ?? 'the driver the kernel matches'}`;
+        const from = onVfio.includes(fn) ? 'vfio-pci' : binder.driverOf(fn);
+        const to = await binder.bindHost(fn, original);
+        if (from !== to) moved.push({ address: fn, from, to, ms: Date.now() - t0 });
+      }
+    });
   } catch (err) {
     // Nothing to roll back to: a GPU half on the host is worse than one fully parked, so the error
     // says exactly where it stopped; the caller may park it on vfio-pci again.
@@ -55,5 +60,5 @@ export async function releaseGpu(ctx: HandoffContext, address: PciAddress, polic
   const record = ctx.memory.consoleOf(gpu.address);
   const consoleErrors = record ? await restoreConsole(ctx.sysfs, ctx.writer, record) : [];
   ctx.memory.forget(functions);
-  return { gpu: gpu.address, functions: moved, consoleErrors, ms: Date.now() - started };
+  return { gpu: gpu.address, functions: moved, consoleErrors, vgaArbiter, ms: Date.now() - started };
 }
