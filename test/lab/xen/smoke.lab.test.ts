@@ -27,6 +27,11 @@ function labOrSkip(ctx: TestContext): XenLabRun {
   return run as XenLabRun;
 }
 
+function qemuEnding(lab: XenLabRun): string {
+  if (lab.qemu.timedOut) return 'killed at the deadline';
+  return lab.qemu.signal ? `ended by signal ${lab.qemu.signal}` : `exited with code ${lab.qemu.exitCode}`;
+}
+
 function stepOk(lab: XenLabRun, name: string): string {
   const step = lab.steps.get(name);
   expect(step, `step ${name} ran`).toBeDefined();
@@ -56,7 +61,7 @@ describe('Xen lab', () => {
       `  guests created ${up('guests-created')}`,
       `  guests up      ${up('guests-up')}`,
       `  scenario end   ${up('scenario-end')}`,
-      `  QEMU wall time ${(run.qemu.durationMs / 1000).toFixed(1)} s${run.qemu.timedOut ? ' (killed at the deadline)' : ''}`,
+      `  QEMU wall time ${(run.qemu.durationMs / 1000).toFixed(1)} s, ${qemuEnding(run)}`,
     ].join('\n'));
     if (process.env.BATON_XEN_SAVE_FIXTURES === '1') console.log(`saved fixtures: ${saveFixtures(run.shareDir).join(', ')}`);
   });
@@ -64,7 +69,7 @@ describe('Xen lab', () => {
   it('boots Xen with dom0 and runs the scenario to its end', (ctx) => {
     const lab = labOrSkip(ctx);
     expect(lab.qemu.timedOut, `QEMU was killed at the deadline; see ${lab.outDir}/serial.log`).toBe(false);
-    expect(lab.status, `scenario exit status; see ${lab.shareDir}/job.log`).toBe(0);
+    expect(lab.status, `scenario exit status (QEMU ${qemuEnding(lab)}); see ${lab.outDir}/serial.log`).toBe(0);
     expect(lab.markAt('scenario-end')).toBeDefined();
     for (const daemon of ['xenstored', 'xen-init-dom0', 'xenconsoled', 'xl-info']) stepOk(lab, daemon);
     expect(lab.steps.get('xl-info')?.stdout).toMatch(/^xen_version\s+: 4\.17/m);
