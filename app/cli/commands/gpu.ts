@@ -9,6 +9,7 @@ import { HandoffFailed, HandoffRefused } from '../../host/handoff/errors.js';
 import { releaseGpu } from '../../host/handoff/release.js';
 import { ChildKernelWriter } from '../../host/kernel/kernel-writer.js';
 import { RESET_METHODS, ResetFailed, resetGpu, type ResetMethod } from '../../host/reset/reset.js';
+import { checkViability } from '../../host/vfio/viability.js';
 import { loadOptionalConfig } from '../config-option.js';
 import { printJson, printLines, UserError } from '../output.js';
 
@@ -103,5 +104,27 @@ export function registerGpu(program: Command): void {
       });
       if (opts.json) return printJson({ ok: true, ...result });
       printLines([`${result.gpu}: reset in ${result.ms} ms`, ...result.resets.map((r) => `  ${r.address}: ${r.method} in ${r.ms} ms, answers as vendor ${r.vendorAfter}`)]);
+    });
+
+  gpu.command('viability <address>')
+    .description("whether the GPU's IOMMU group is viable for VFIO: the kernel's answer (VFIO_GROUP_GET_STATUS) and the sysfs rule; exit 1 when not viable or they disagree")
+    .option('--json', 'print the result as JSON')
+    .option('--sysfs <dir>', 'sysfs root', '/sys')
+    .action(async (text: string, opts: { json?: boolean; sysfs: string }) => {
+      const address = parseAddressArg(text);
+      const result = await withContext({ ...opts, stateDir: '/var/lib/baton', deadline: '10000' }, async (ctx) => {
+        const gpu = findGpu(ctx, address);
+        if (gpu.iommuGroup === null) throw new HandoffRefused(gpu.address, [`${gpu.address} has no IOMMU group: the IOMMU is off or does not cover this device`]);
+        return { gpu: gpu.address, ...checkViability(ctx.sysfs, gpu.iommuGroup, ctx.devVfio) };
+      });
+      const viable = result.sysfs.viable && result.agree !== false;
+      if (!viable) process.exitCode = 1;
+      if (opts.json) return printJson({ ok: viable, ...result });
+      printLines([
+        `${result.gpu}: IOMMU group ${result.group} is ${viable ? 'viable' : 'not viable'}`,
+        `  sysfs rule: ${result.sysfs.viable ? 'viable' : `not viable (${result.sysfs.blockers.join('; ')})`}`,
+        `  kernel: ${result.ioctl ? `${result.ioctl.viable ? 'viable' : 'not viable'}${result.ioctl.containerSet ? ', container set' : ''}` : `not asked: ${result.ioctlError}`}`,
+        ...(result.agree === false ? ['  the kernel and the sysfs rule disagree: Baton\'s picture of the group is wrong'] : []),
+      ]);
     });
 }
