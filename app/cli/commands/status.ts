@@ -25,7 +25,23 @@ export async function runStatus(opts: StatusOptions, io: CliIo = processIo): Pro
   return 0;
 }
 
+/** Asks the helper to compare its registry with the machine now; the findings are also in status. */
+export async function runReconcile(opts: StatusOptions, io: CliIo = processIo): Promise<number> {
+  const { findings } = await withHelper(opts.socket, (client) => client.call('reconcile'));
+  if (opts.json) io.out(JSON.stringify({ findings }, null, 2) + '\n');
+  else io.out(findings.length ? ['The registry and the machine disagree:', ...findings.map((f) => `  ${f}`)].join('\n') + '\n' : 'The registry agrees with the machine.\n');
+  return 0;
+}
+
 export function registerStatus(program: Command): void {
+  program
+    .command('reconcile')
+    .description('compare the ownership registry with the machine now (drivers, VM device lists) and report every disagreement')
+    .option('--json', 'print {findings: [...]}')
+    .option('--socket <path>', 'the helper socket', DEFAULT_SOCKET_PATH)
+    .action(async (opts: StatusOptions) => {
+      process.exitCode = await runReconcile(opts);
+    });
   program
     .command('status')
     .description('show who owns each GPU and the state of each VM')

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../../app/cli/main.js';
 import { runHistory } from '../../../../app/cli/commands/history.js';
-import { runStatus } from '../../../../app/cli/commands/status.js';
+import { runReconcile, runStatus } from '../../../../app/cli/commands/status.js';
 import { runSwitch } from '../../../../app/cli/commands/switch.js';
 import { UserError } from '../../../../app/cli/output.js';
 import { cleanup, startTestDaemon, tempSocketDir } from '../../helper/daemon/harness.js';
@@ -82,6 +82,19 @@ describe('baton status', () => {
     await runStatus({ socket: socketPath }, c.io);
     expect(c.out().split('\n').slice(0, 2)).toEqual(['GPU   ADDRESS       OWNER', 'gpu0  0000:01:00.0  win']);
     expect(c.out()).toMatch(/VM\s+BACKEND\s+STATE\nwin\s+qmp\s+running/);
+  });
+});
+
+describe('baton reconcile', () => {
+  it('prints each disagreement the helper found, or that there is none', async () => {
+    const { socketPath, service } = await startTestDaemon();
+    const quiet = collect();
+    expect(await runReconcile({ socket: socketPath }, quiet.io)).toBe(0);
+    expect(quiet.out()).toBe('The registry agrees with the machine.\n');
+    service.reconcile = async () => ['registry says win holds gpu0, but win does not hold it'];
+    const loud = collect();
+    await runReconcile({ socket: socketPath, json: true }, loud.io);
+    expect(JSON.parse(loud.out())).toEqual({ findings: ['registry says win holds gpu0, but win does not hold it'] });
   });
 });
 
