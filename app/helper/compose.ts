@@ -7,6 +7,7 @@ import type { BackendFor } from '../domain/switch/ports.js';
 import type { VmBackend } from '../domain/vm/port.js';
 import { LibvirtBackend } from '../backends/libvirt/index.js';
 import { QmpBackend } from '../backends/qmp/index.js';
+import { XenBackend } from '../backends/xen/index.js';
 import { handoffContext } from '../host/handoff/context.js';
 import { ChildKernelWriter } from '../host/kernel/kernel-writer.js';
 import { RomStore } from '../host/rom/store.js';
@@ -21,12 +22,16 @@ import { OwnershipStore } from './store/ownership-store.js';
 type XenVm = Extract<VmConfig, { backend: 'xen' }>;
 export type XenBackendFactory = (vms: XenVm[]) => VmBackend;
 
+/** The real Xen backend (xl and xenstore on dom0's PATH). */
+export const realXenBackend: XenBackendFactory = (vms) =>
+  new XenBackend({ vms: vms.map((v) => ({ name: v.name, domain: v.domain ?? v.name, ...(v.configFile ? { configFile: v.configFile } : {}), ...(v.guestSlot ? { gpuSlot: v.guestSlot.addr } : {}) })) });
+
 function slotOf(vm: VmConfig) {
   return vm.guestSlot?.bus ? { gpuSlot: { bus: vm.guestSlot.bus, slot: vm.guestSlot.addr } } : {};
 }
 
 /** One backend per hypervisor kind, each serving the configured VMs of its kind. */
-export function backendsFromConfig(config: BatonConfig, xen?: XenBackendFactory): BackendFor {
+export function backendsFromConfig(config: BatonConfig, xen: XenBackendFactory | undefined = realXenBackend): BackendFor {
   const qmpVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'qmp' }> => v.backend === 'qmp');
   const libvirtVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'libvirt' }> => v.backend === 'libvirt');
   const xenVms = config.vms.filter((v): v is XenVm => v.backend === 'xen');
@@ -56,7 +61,7 @@ async function started(service: HelperService): Promise<HelperService> {
   return service;
 }
 
-export async function realService(config: BatonConfig, xen?: XenBackendFactory): Promise<HelperService> {
+export async function realService(config: BatonConfig, xen: XenBackendFactory = realXenBackend): Promise<HelperService> {
   const writer = new ChildKernelWriter();
   const ctx = handoffContext({ stateDir: dirname(config.helper.journal), writer });
   const host = new RealHost(ctx, new RomStore(config.helper.vbiosStore));

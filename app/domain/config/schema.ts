@@ -147,6 +147,8 @@ const xenVm = z.strictObject({
   backend: z.literal('xen'),
   /** The xl domain name; defaults to the VM's name. */
   domain: z.string().min(1).optional(),
+  /** The xl domain config file, for acquire: start (`xl create FILE`). */
+  configFile: absolutePath.optional(),
 });
 
 const vm = z
