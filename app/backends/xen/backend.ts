@@ -125,8 +125,9 @@ export class XenBackend implements VmBackend {
     if (!domain) return [];
     const listed = await this.pciList(vm);
     if (listed.length === 0 || (await this.domainType(domain)) !== 'pv') return listed.map((e) => e.device);
-    const backend = await this.tidyClosed(vm, domain.info.domid, await this.readBackend(vm, domain.info.domid));
-    const closing = new Set(backend.devices.filter((d) => d.state?.code === XENBUS_CLOSING).map((d) => d.address));
+    const seen = await this.readBackend(vm, domain.info.domid);
+    const closing = new Set(seen.backend.devices.filter((d) => d.state?.code === XENBUS_CLOSING).map((d) => d.address));
+    await this.tidyClosed(vm, domain.info.domid, seen);
     return listed.map((e) => e.device).filter((d) => !closing.has(d));
   }
 
