@@ -75,8 +75,11 @@ export function prepareXenLab(): XenLabInputs {
   return { xen: fetchXenArtifacts(), kernel, initrd: buildInitrd(kernel) };
 }
 
-export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineMs: number): Promise<XenLabRun> {
-  const outDir = join(LAB_OUT, 'xen');
+/** Another dom0 job than the smoke scenario: its script, its output folder under test/lab/out, extra env. */
+export interface XenLabJob { scenario: string; outName: string; env?: Record<string, string> }
+
+export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineMs: number, job?: XenLabJob): Promise<XenLabRun> {
+  const outDir = join(LAB_OUT, job?.outName ?? 'xen');
   const shareDir = join(outDir, 'share');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(shareDir, { recursive: true });
@@ -86,9 +89,9 @@ export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineM
 
   const env = {
     PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', OUT: '/run/lab',
-    XEN_ROOT: xen.xenRoot, GUEST_KERNEL: kernel.vmlinuz, GUEST_RAMDISK: guestRamdisk,
+    XEN_ROOT: xen.xenRoot, GUEST_KERNEL: kernel.vmlinuz, GUEST_RAMDISK: guestRamdisk, ...job?.env,
   };
-  const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', SCENARIO];
+  const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', job?.scenario ?? SCENARIO];
   writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
   const args = buildL1Args({
     kernelImage: xen.hypervisor,
@@ -100,7 +103,8 @@ export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineM
     cpu: XEN_CPU,
     serialLog: join(outDir, 'serial.log'),
     shareDir,
-    hardware: GPU_HARDWARE,
+    // BATON_XEN_QEMU_DEBUG=1 logs CPU resets to qemu.log: why QEMU stopped when nothing printed.
+    hardware: [...GPU_HARDWARE, ...(process.env.BATON_XEN_QEMU_DEBUG === '1' ? ['-d', 'cpu_reset,guest_errors'] : [])],
   });
   writeFileSync(join(outDir, 'qemu.argv'), `${args.join('\n')}\n`);
   const qemu = await runQemu({ args, deadlineMs, qemuLog: join(outDir, 'qemu.log') });

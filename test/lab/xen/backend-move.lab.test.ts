@@ -1,0 +1,156 @@
+// Baton's XenBackend in the Xen lab: dom0 runs backend-driver.js (compiled project) to move the
+// emulated GPU (VGA + HDA) from PV guest vm-a to vm-b through detachGpu / attachGpu, and to detach
+// from a paused guest without and with force. Then, end to end, `baton helper` + `baton switch`.
+// Every xenstore state the backend observed is printed. One boot serves the whole file.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { buildProject } from '../lib/build.js';
+import { LAB_OUT, REPO_ROOT } from '../lib/paths.js';
+import { prepareXenLab, runXenLab, xenLabUnavailableReason, type XenLabInputs, type XenLabRun } from './xen-lab.js';
+
+interface Stage {
+  name: string;
+  ms: number;
+  ok: boolean;
+  result?: unknown;
+  error?: { name: string; kind: string; message: string; hypervisorMessage?: string };
+  pciList: Record<string, string>;
+  observations: { operation: string; device: string; atMs: number; summary: string }[];
+}
+interface DriverResult { vga: string; hda: string; stages: Stage[] }
+
+const OUT_NAME = 'xen-backend';
+let run: XenLabRun | undefined;
+let result: DriverResult | undefined;
+let skipReason: string | undefined;
+
+function labOrSkip(ctx: TestContext): { lab: XenLabRun; driver: DriverResult } {
+  if (!run || !result) {
+    console.warn(`Xen backend lab skipped: ${skipReason ?? 'the lab did not run'}`);
+    ctx.skip();
+  }
+  return { lab: run as XenLabRun, driver: result as DriverResult };
+}
+
+function stage(driver: DriverResult, name: string): Stage {
+  const found = driver.stages.find((s) => s.name === name);
+  expect(found, `stage ${name} ran`).toBeDefined();
+  return found as Stage;
+}
+
+function okStage(driver: DriverResult, name: string): Stage {
+  const s = stage(driver, name);
+  expect(s.error, `${name}: ${s.error?.message}`).toBeUndefined();
+  return s;
+}
+
+const rows = (pciList: string | undefined) => (pciList ?? '').split('\n').filter((l) => /^[0-9a-f]{2}\.[0-7] /.test(l)).map((l) => l.split(' ')[1]);
+
+function e2eConfig(vga: string): string {
+  const dir = join(LAB_OUT, OUT_NAME);
+  return [
+    'version: 1',
+    'helper:',
+    '  socket: /run/baton/helper.sock',
+    '  group: root',
+    '  journal: /var/lib/baton/journal.json',
+    '  history: { file: /var/lib/baton/history.jsonl }',
+    `  vbiosStore: /var/lib/baton/vbios`,
+    'gpus:',
+    '  - name: gpu-a',
+    `    match: { address: "${vga}" }`,
+    'vms:',
+    '  - { name: vm-a, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
+    '  - { name: vm-b, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
+    `# written by ${join(dir, 'baton-xen.yaml')}`,
+    '',
+  ].join('\n');
+}
+
+describe('Xen backend in the Xen lab', () => {
+  beforeAll(async () => {
+    skipReason = xenLabUnavailableReason();
+    if (skipReason) return;
+    const build = buildProject();
+    if (build) { skipReason = build; return; }
+    if (!existsSync(join(REPO_ROOT, 'dist/test/lab/xen/backend-driver.js'))) { skipReason = 'dist/test/lab/xen/backend-driver.js was not built'; return; }
+    let inputs: XenLabInputs;
+    try {
+      inputs = prepareXenLab();
+    } catch (err) {
+      skipReason = `cannot fetch or prepare the Xen or kernel packages: ${(err as Error).message.split('\n')[0]}`;
+      return;
+    }
+    // The emulated VGA is always at 0000:01:00.0 (root port at 00:02.0, bus 1).
+    const config = join(REPO_ROOT, '.cache/lab', 'baton-xen-e2e.yaml');
+    writeFileSync(config, e2eConfig('0000:01:00.0'), { mode: 0o644 });
+    run = await runXenLab(inputs, 840_000, {
+      scenario: join(import.meta.dirname, 'backend-dom0.sh'), outName: OUT_NAME, env: { REPO: REPO_ROOT, BATON_E2E_CONFIG: config },
+    });
+    const text = run.file('backend-result.json');
+    if (!text) {
+      skipReason = undefined;
+      console.log(`the driver wrote no result; see ${run.shareDir}/backend-driver.log and ${run.outDir}/serial.log`);
+      return;
+    }
+    result = JSON.parse(text) as DriverResult;
+    const lines = [`Xen backend lab (${run.outDir}), QEMU ${(run.qemu.durationMs / 1000).toFixed(1)} s:`];
+    for (const s of result.stages) {
+      lines.push(`  ${s.name}: ${s.ok ? 'ok' : `${s.error?.name} (${s.error?.kind})`} in ${s.ms} ms`);
+      for (const o of s.observations) lines.push(`      xenstore ${o.operation} ${o.device} +${o.atMs} ms: ${o.summary}`);
+    }
+    console.log(lines.join('\n'));
+  });
+
+  it('moves both functions from vm-a to vm-b with detachGpu / attachGpu, watched in xenstore', (ctx) => {
+    const { driver } = labOrSkip(ctx);
+    const { vga, hda } = driver;
+    const attachA = okStage(driver, 'attach-vm-a');
+    expect(attachA.result).toMatchObject({ deviceIds: [vga, hda], verifiedBy: 'object-model' });
+    expect(rows(attachA.pciList['vm-a'])).toEqual([vga, hda]);
+    // The backend saw each function exported: backend Connected (4), the function Initialised (3).
+    const seen = attachA.observations.map((o) => o.summary).join('\n');
+    expect(seen).toContain(`${vga} state-0 3 Initialised`);
+    expect(seen).toContain(`${hda} state-1 3 Initialised`);
+    expect(okStage(driver, 'devices-vm-a').result).toEqual([vga, hda]);
+
+    const detachA = okStage(driver, 'detach-vm-a');
+    expect(detachA.result).toEqual({ removed: [hda, vga], alreadyAbsent: [] });
+    expect(rows(detachA.pciList['vm-a'])).toEqual([]);
+
+    const attachB = okStage(driver, 'attach-vm-b');
+    expect(rows(attachB.pciList['vm-b'])).toEqual([vga, hda]);
+    expect(okStage(driver, 'devices-vm-b').result).toEqual([vga, hda]);
+  });
+
+  it('refuses at once to detach from a paused guest without force, and removes with force', (ctx) => {
+    const { driver } = labOrSkip(ctx);
+    const { vga, hda } = driver;
+    okStage(driver, 'detach-vm-b');
+    okStage(driver, 'attach-vm-a-again');
+    expect(okStage(driver, 'pause-vm-a').result).toMatchObject({ state: 'paused', raw: '--p---' });
+
+    const refused = stage(driver, 'detach-paused');
+    expect(refused.error?.kind).toBe('not-running');
+    expect(refused.error?.message).toMatch(/paused/);
+    // Nothing was sent to xl: the backend is untouched (no Closing, no Reconfiguring) and the device stays.
+    expect(refused.observations).toEqual([]);
+    expect(rows(refused.pciList['vm-a'])).toEqual([vga, hda]);
+
+    const forced = okStage(driver, 'detach-paused-force');
+    expect(forced.result).toEqual({ removed: [hda, vga], alreadyAbsent: [] });
+    expect(okStage(driver, 'devices-vm-a-paused').result).toEqual([]);
+    // The GPU goes on to vm-b while vm-a is still paused.
+    const attachB = okStage(driver, 'attach-vm-b-after-force');
+    expect(rows(attachB.pciList['vm-b'])).toEqual([vga, hda]);
+  });
+
+  it('tidies the keys libxl left at Closing once the resumed vm-a answers', (ctx) => {
+    const { driver } = labOrSkip(ctx);
+    okStage(driver, 'resume-vm-a');
+    const resumed = okStage(driver, 'devices-vm-a-resumed');
+    expect(resumed.result).toMatchObject({ devices: [] });
+    expect(rows(resumed.pciList['vm-a'])).toEqual([]);
+  });
+});
