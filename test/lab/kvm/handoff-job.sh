@@ -1,0 +1,122 @@
+#!/bin/sh
+# Inside L1 with the "workstation" topology: the host side of a switch on the real kernel.
+# Environment: BOOT_VGA GPU_A GPU_A_AUDIO GPU_B GPU_B_AUDIO NIC (topology roles), CYCLES.
+# Phases, each recorded whatever the previous ones did (handoff-lib.sh layout; the test asserts):
+#   vbios    capture the three display devices' ROMs, check them, check corrupted variants
+#   reset    resets with the GPU on host drivers, and the root-bus boot VGA
+#   cycles   CYCLES x (claim GPU A, release GPU A), snapshots after each step
+#   viab     claimed / one function put back on its host driver by hand / claimed again
+#   hot      VFIO hot reset of the claimed GPU (explicit and auto)
+#   nested   an L2 QEMU holds the GPU through VFIO: release, viability, reset; then L2 is killed
+#   alone    GPU A's audio function removed: function 0 alone on its bus gets a real bus reset
+set -u
+. "$LAB_REPO/test/lab/kvm/handoff-lib.sh"
+STATE=/tmp/baton-state
+ADDRS="$BOOT_VGA $GPU_A $GPU_A_AUDIO $GPU_B $GPU_B_AUDIO $NIC"
+
+log "loading host drivers"
+sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel e1000e -- $ADDRS
+modprobe vfio-pci
+GROUP_A=$(group_of "$GPU_A")
+fact "groupA $GROUP_A"
+fact "resetMethodA $(cat "/sys/bus/pci/devices/$GPU_A/reset_method" 2>/dev/null || echo none)"
+fact "resetMethodBootVga $(cat "/sys/bus/pci/devices/$BOOT_VGA/reset_method" 2>/dev/null || echo none)"
+fact "groupMembersA $(ls "/sys/kernel/iommu_groups/$GROUP_A/devices" | tr '\n' ' ')"
+fact "nodeStartMs $(_t=$(now_ms); /usr/bin/node -e 0; echo $(( $(now_ms) - _t )))"
+snap initial
+
+# --- vbios -----------------------------------------------------------------------------------------
+V="$OUT/vbios"; mkdir -p "$V"
+for role in BOOT_VGA GPU_A GPU_B; do
+  eval "addr=\$$role"
+  baton "vbios-capture-$role" vbios capture "$addr" --out "$V/$role.rom" --json
+  baton "vbios-check-$role" vbios check "$V/$role.rom" --for "$addr" --json
+done
+# Corrupted variants of GPU A's live capture.
+if [ -s "$V/GPU_A.rom" ]; then
+  head -c 20000 "$V/GPU_A.rom" > "$V/truncated.rom"
+  cp "$V/GPU_A.rom" "$V/checksum.rom"
+  b=$(od -An -tu1 -j 4096 -N1 "$V/GPU_A.rom" | tr -d ' ')
+  printf "\\$(printf %03o $(( (b + 1) % 256 )))" | dd of="$V/checksum.rom" bs=1 seek=4096 conv=notrunc 2>/dev/null
+  cp "$V/GPU_A.rom" "$V/signature.rom"
+  printf '\000\000' | dd of="$V/signature.rom" bs=1 seek=0 conv=notrunc 2>/dev/null
+  for variant in truncated checksum signature; do baton "vbios-corrupt-$variant" vbios check "$V/$variant.rom" --for "$GPU_A" --json; done
+  baton vbios-wrong-device vbios check "$V/GPU_A.rom" --for "$NIC" --json
+fi
+
+# --- reset on host drivers ---------------------------------------------------------------------------
+baton reset-host-auto gpu reset "$GPU_A" --json --state-dir "$STATE"
+baton reset-host-bus gpu reset "$GPU_A" --method bus --json --state-dir "$STATE"
+baton reset-bootvga gpu reset "$BOOT_VGA" --json --state-dir "$STATE"
+snap after-host-resets
+
+# --- claim / release cycles ------------------------------------------------------------------------
+i=1
+while [ "$i" -le "$CYCLES" ]; do
+  baton "claim-$i" gpu claim "$GPU_A" --json --state-dir "$STATE"
+  snap "claimed-$i"
+  baton "release-$i" gpu release "$GPU_A" --json --state-dir "$STATE"
+  note "release-$i" connectorWaitMs "$(wait_for 30 connector "$GPU_A")"
+  note "release-$i" soundWaitMs "$(wait_for 30 soundcard "$GPU_A_AUDIO")"
+  snap "released-$i"
+  i=$((i + 1))
+done
+
+# --- viability in mixed states ---------------------------------------------------------------------------
+baton viab-claim gpu claim "$GPU_A" --json --state-dir "$STATE"
+baton viab-claimed gpu viability "$GPU_A" --json
+# Put the audio function back on its host driver by hand while function 0 stays on vfio-pci.
+echo > "/sys/bus/pci/devices/$GPU_A_AUDIO/driver_override"
+echo "$GPU_A_AUDIO" > /sys/bus/pci/drivers/vfio-pci/unbind
+echo "$GPU_A_AUDIO" > /sys/bus/pci/drivers/snd_hda_intel/bind
+snap viab-mixed
+baton viab-mixed gpu viability "$GPU_A" --json
+baton viab-reclaim gpu claim "$GPU_A" --json --state-dir "$STATE"
+baton viab-reclaimed gpu viability "$GPU_A" --json
+
+# --- hot reset of the claimed GPU ------------------------------------------------------------------------
+baton reset-hot gpu reset "$GPU_A" --method hot_reset --json --state-dir "$STATE"
+baton reset-claimed-auto gpu reset "$GPU_A" --json --state-dir "$STATE"
+baton viab-after-reset gpu viability "$GPU_A" --json
+snap after-hot-reset
+
+# --- a nested VM holds the GPU -------------------------------------------------------------------------
+QMP=/tmp/vm-a.qmp
+log "starting L2 QEMU (vm-a) with $GPU_A and $GPU_A_AUDIO"
+t0=$(now_ms)
+timeout -k 5 600 qemu-system-x86_64 -accel tcg -machine q35 -nodefaults -no-user-config -display none -m 64 -S \
+  -name guest=vm-a,debug-threads=on \
+  -device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1,slot=1 \
+  -device "vfio-pci,host=$GPU_A,bus=rp1,addr=0x0.0x0,multifunction=on" \
+  -device "vfio-pci,host=$GPU_A_AUDIO,bus=rp1,addr=0x0.0x1" \
+  -qmp "unix:$QMP,server=on,wait=off" > "$OUT/l2-qemu.log" 2>&1 &
+L2=$!
+holds() { ls -l "/proc/$L2/fd" 2>/dev/null | grep -q " /dev/vfio/$GROUP_A\$"; }
+fact "l2HoldMs $(wait_until 120 holds)"
+fact "l2Pid $L2"
+if wait_until 60 test -S "$QMP" > /dev/null && command -v socat > /dev/null; then
+  printf '{"execute":"qmp_capabilities"}\n{"execute":"query-pci"}\n' | timeout 20 socat -t 10 - "UNIX-CONNECT:$QMP" > "$OUT/l2-query-pci.json" 2>&1
+fi
+snap nested-holding
+baton nested-release gpu release "$GPU_A" --json --state-dir "$STATE"
+baton nested-viability gpu viability "$GPU_A" --json
+baton nested-reset gpu reset "$GPU_A" --method hot_reset --json --state-dir "$STATE"
+fact "l2AliveAfter $(kill -0 "$L2" 2>/dev/null && echo yes || echo no)"
+snap nested-after
+kill "$L2"; wait "$L2"; fact "l2Exit $?"
+fact "l2GoneMs $(( $(now_ms) - t0 ))"
+baton nested-release-after gpu release "$GPU_A" --json --state-dir "$STATE"
+note nested-release-after connectorWaitMs "$(wait_for 30 connector "$GPU_A")"
+note nested-release-after soundWaitMs "$(wait_for 30 soundcard "$GPU_A_AUDIO")"
+snap final
+
+# --- function 0 alone on its bus: a real per-function bus reset --------------------------------------------
+# Changes the topology (the audio function comes back in a group of its own), so it runs last.
+echo 1 > "/sys/bus/pci/devices/$GPU_A_AUDIO/remove"
+fact "aloneResetMethod $(cat "/sys/bus/pci/devices/$GPU_A/reset_method" 2>/dev/null || echo none)"
+baton reset-alone-bus gpu reset "$GPU_A" --method bus --json --state-dir "$STATE"
+baton reset-alone-auto gpu reset "$GPU_A" --json --state-dir "$STATE"
+echo 1 > /sys/bus/pci/rescan
+fact "rescanSoundWaitMs $(wait_for 30 soundcard "$GPU_A_AUDIO")"
+snap alone-after
+log "done"

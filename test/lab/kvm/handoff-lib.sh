@@ -1,0 +1,114 @@
+#!/bin/sh
+# Sourced by the handoff lab jobs (inside L1). Runs commands with a deadline and records them, and
+# snapshots the live kernel's state, in the layout test/lab/lib/job-results.ts reads:
+#   $OUT/cmd/NAME.{out,err,meta}   meta: "rc N", "ms N" and any extra "key value" lines
+#   $OUT/snap/NAME.txt             driver/override/group/vendor/arbiter/connector/soundcard/netdev/devvfio/process/memory lines
+#   $OUT/facts.txt                 "key value" lines
+# The caller sets OUT, STATE (the --state-dir) and ADDRS (the PCI functions to watch).
+OUT="${OUT:-$LAB_SHARE}"
+CMD_DEADLINE="${CMD_DEADLINE:-120}"
+BATON="$LAB_REPO/bin/baton"
+mkdir -p "$OUT/cmd" "$OUT/snap"
+
+now_ms() { date +%s%3N; }
+log() { echo "[$(date +%T)] $*"; }
+fact() { echo "$*" >> "$OUT/facts.txt"; }
+
+# run NAME CMD...: runs CMD under `timeout`, keeps stdout/stderr, exit status and wall time.
+run() {
+  _name=$1; shift
+  _t0=$(now_ms)
+  timeout -k 5 "$CMD_DEADLINE" "$@" > "$OUT/cmd/$_name.out" 2> "$OUT/cmd/$_name.err"
+  _rc=$?
+  _ms=$(( $(now_ms) - _t0 ))
+  printf 'rc %s\nms %s\n' "$_rc" "$_ms" > "$OUT/cmd/$_name.meta"
+  log "$_name: exit $_rc in $_ms ms"
+  [ "$_rc" -eq 0 ] || sed 's/^/    /' "$OUT/cmd/$_name.err" | head -5
+  return "$_rc"
+}
+
+# baton NAME ARGS...: `run` for the CLI.
+baton() { _n=$1; shift; run "$_n" /usr/bin/node "$BATON" "$@"; }
+
+# note NAME KEY VALUE: adds a line to a command's meta file.
+note() { echo "$2 $3" >> "$OUT/cmd/$1.meta"; }
+
+pci_of() { basename "$(readlink -f "$1")"; }
+driver_of() { if [ -e "/sys/bus/pci/devices/$1/driver" ]; then basename "$(readlink "/sys/bus/pci/devices/$1/driver")"; else echo none; fi; }
+group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
+# One perl process per snapshot or wait: under TCG every exec is slow, and a shell snapshot of this
+# many sysfs links costs seconds. perl is part of Debian's essential set.
+SYSFS_PL='
+use strict; use warnings; use Time::HiRes qw(time sleep); use Cwd qw(abs_path);
+sub base { my ($p) = @_; $p =~ s{.*/}{}; return $p }
+sub pci { my $r = abs_path($_[0]); return defined $r ? base($r) : "none" }
+sub owned {
+  my ($kind) = @_;
+  my %where = (connector => ["/sys/class/drm/card*-*", "device/device"], soundcard => ["/sys/class/sound/card*", "device"],
+               netdev => ["/sys/class/net/*", "device"]);
+  my ($glob, $link) = @{ $where{$kind} or die "unknown kind $kind\n" };
+  return map { [base($_), pci("$_/$link")] } grep { -e "$_/$link" } glob $glob;
+}
+sub has { my ($kind, $addr) = @_; return scalar grep { $_->[1] eq $addr } owned($kind) }
+sub slurp { my ($f) = @_; open(my $h, "<", $f) or return undef; local $/; my $s = <$h>; close $h; return $s }
+my $mode = shift @ARGV;
+if ($mode eq "has") { exit(has(@ARGV) ? 0 : 1) }
+if ($mode eq "wait") {
+  my ($seconds, $kind, $addr) = @ARGV; my $t0 = time;
+  until (has($kind, $addr)) { if (time - $t0 > $seconds) { printf "%d\n", (time - $t0) * 1000; exit 1 } sleep 0.05 }
+  printf "%d\n", (time - $t0) * 1000; exit 0;
+}
+if ($mode eq "snap") {
+  my ($state, @addrs) = @ARGV; my @out;
+  for my $a (@addrs) {
+    my $d = "/sys/bus/pci/devices/$a";
+    my $drv = readlink("$d/driver");
+    push @out, "driver $a " . (defined $drv ? base($drv) : "none");
+    my $ov = slurp("$d/driver_override") // "missing\n"; chomp $ov; push @out, "override $a $ov";
+    my $g = readlink("$d/iommu_group"); push @out, "group $a " . (defined $g ? base($g) : "none");
+    my $v = slurp("$d/vendor") // "missing\n"; chomp $v; push @out, "vendor $a $v";
+  }
+  if (open(my $arb, "+<", "/dev/vga_arbiter")) {
+    for my $a (@addrs) {
+      next unless defined syswrite($arb, "target PCI:$a");
+      my $b = ""; sysread($arb, $b, 256);
+      push @out, "arbiter $a $1 $2" if $b =~ /,owns=(\S+?),locks=(\S+)/;
+    }
+    close $arb;
+  }
+  for my $kind (qw(connector soundcard netdev)) { push @out, "$kind $_->[0] $_->[1]" for owned($kind) }
+  push @out, "devvfio " . base($_) for glob "/dev/vfio/*";
+  for my $p (glob "/proc/[0-9]*") {
+    my $stat = slurp("$p/stat") // next;
+    my ($pid, $comm, $st) = $stat =~ /^(\d+) \((.*)\) (\S)/ or next;
+    push @out, "process $pid $comm $st" if $comm eq "node" || $comm =~ /^qemu-system-/;
+  }
+  my $mem = slurp("$state/drivers.json");
+  if (defined $mem) { $mem =~ s/\n//g; push @out, "memory $mem" } else { push @out, "memory missing" }
+  print "$_\n" for @out; exit 0;
+}
+die "usage: snap STATE ADDR... | has KIND ADDR | wait SECONDS KIND ADDR\n";
+'
+sysfs_pl() { perl -e "$SYSFS_PL" -- "$@"; }
+has_connector() { sysfs_pl has connector "$1"; }
+has_soundcard() { sysfs_pl has soundcard "$1"; }
+has_netdev() { sysfs_pl has netdev "$1"; }
+# wait_for SECONDS KIND ADDR: until a connector / soundcard / netdev of ADDR exists; prints the wait in ms.
+wait_for() { sysfs_pl wait "$@"; }
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s; prints the wait in ms; status 1 on timeout.
+wait_until() {
+  _limit=$(( $1 * 10 )); shift
+  _t0=$(now_ms) _i=0
+  until "$@"; do
+    _i=$((_i + 1))
+    if [ $_i -gt $_limit ]; then echo $(( $(now_ms) - _t0 )); return 1; fi
+    sleep 0.1
+  done
+  echo $(( $(now_ms) - _t0 ))
+}
+
+# snap NAME: the state of $ADDRS, the DRM / sound / net devices, /dev/vfio, node and qemu processes and
+# the state dir's drivers.json.
+snap() { sysfs_pl snap "$STATE" $ADDRS > "$OUT/snap/$1.txt"; }
