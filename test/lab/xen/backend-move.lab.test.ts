@@ -95,7 +95,9 @@ describe('Xen backend in the Xen lab', () => {
       return;
     }
     result = JSON.parse(text) as DriverResult;
-    const lines = [`Xen backend lab (${run.outDir}), QEMU ${(run.qemu.durationMs / 1000).toFixed(1)} s:`];
+    // node itself has died in dom0 (SIGABRT heap corruption / SIGSEGV, with and without the JIT): say so.
+    const driverRc = run.steps.get('backend-driver')?.rc;
+    const lines = [`Xen backend lab (${run.outDir}), QEMU ${(run.qemu.durationMs / 1000).toFixed(1)} s, driver exit ${driverRc}${driverRc === 134 || driverRc === 139 ? ' (node crashed in dom0)' : ''}:`];
     for (const s of result.stages) {
       lines.push(`  ${s.name}: ${s.ok ? 'ok' : `${s.error?.name} (${s.error?.kind})`} in ${s.ms} ms`);
       for (const o of s.observations) lines.push(`      xenstore ${o.operation} ${o.device} +${o.atMs} ms: ${o.summary}`);
