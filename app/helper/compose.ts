@@ -12,6 +12,8 @@ import { handoffContext } from '../host/handoff/context.js';
 import { ChildKernelWriter } from '../host/kernel/kernel-writer.js';
 import { RomStore } from '../host/rom/store.js';
 import { RealHost } from './adapters/real-host.js';
+import { XenHost } from './adapters/xen-host.js';
+import { readInventory } from '../host/inventory.js';
 import { Journal } from './engine/journal.js';
 import { RegistryOwnerBook } from './engine/owner-book.js';
 import { HelperService } from './engine/service.js';
@@ -64,7 +66,10 @@ async function started(service: HelperService): Promise<HelperService> {
 export async function realService(config: BatonConfig, xen: XenBackendFactory = realXenBackend): Promise<HelperService> {
   const writer = new ChildKernelWriter();
   const ctx = handoffContext({ stateDir: dirname(config.helper.journal), writer });
-  const host = new RealHost(ctx, new RomStore(config.helper.vbiosStore));
+  const roms = new RomStore(config.helper.vbiosStore);
+  // In a Xen dom0 the GPU waits on pciback and xl binds it; elsewhere Baton binds vfio-pci itself.
+  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
+  const host = inventory.vfio.xenDom0 ? new XenHost(ctx, roms) : new RealHost(ctx, roms);
   return started(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...stores(config) }));
 }
 

@@ -89,7 +89,9 @@ function assess(display: PciFunction, functions: PciFunction[], peers: PciFuncti
   if (display.bootVga) {
     add('boot-vga', 'blocker', `${display.address} is the host's boot VGA device (its firmware console runs on it); hand it over only with allowBootVga in the config, which releases the framebuffer first`);
   }
-  if (!host.vfio.iommuEnabled) {
+  if (host.vfio.xenDom0) {
+    add('xen-iommu', 'warning', 'Xen owns the IOMMU, so dom0 shows no IOMMU groups and Baton cannot list group peers here; xl refuses an assignment that would break isolation');
+  } else if (!host.vfio.iommuEnabled) {
     add('no-iommu', 'blocker', 'the IOMMU is off (no IOMMU groups): enable VT-d/AMD-Vi in the firmware and add intel_iommu=on or amd_iommu=on to the kernel command line');
   } else {
     for (const f of functions) {
@@ -109,7 +111,7 @@ function assess(display: PciFunction, functions: PciFunction[], peers: PciFuncti
       add('bus-reset-only', 'warning', `no function of ${display.address} can be reset alone; Baton resets the whole slot through ${display.parentBridge} (VFIO hot reset)`);
     }
   }
-  if (!host.vfio.vfioPciLoaded) {
+  if (!host.vfio.vfioPciLoaded && !host.vfio.xenDom0) {
     if (host.vfio.vfioPciLoadable === false) add('vfio-unavailable', 'blocker', 'vfio-pci is not loaded and the running kernel has no vfio-pci module');
     else add('vfio-not-loaded', 'warning', 'vfio-pci is not loaded; Baton loads it at the first switch when the config sets loadVfioModule');
   }

@@ -70,6 +70,8 @@ export interface VfioAvailability {
   iommuEnabled: boolean;
   /** vfio-pci could be loaded: true/false when the running kernel's modules were checked, else null. */
   vfioPciLoadable: boolean | null;
+  /** This kernel is a Xen dom0: Xen owns the IOMMU (dom0 sees no groups) and pciback is the stub driver. */
+  xenDom0: boolean;
 }
 
 export interface HostSnapshot {
@@ -91,6 +93,7 @@ export type ReasonCode =
   | 'bus-reset-only'
   | 'vfio-unavailable'
   | 'vfio-not-loaded'
+  | 'xen-iommu'
   | 'unreadable';
 
 export interface Reason {

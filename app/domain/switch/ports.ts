@@ -9,10 +9,12 @@ export type ResetMethodName = 'auto' | 'flr' | 'pm' | 'bus' | 'device_specific' 
 
 /** The host side of a switch: one physical GPU between host drivers and vfio-pci. */
 export interface HostPort {
+  /** The driver a GPU sits on while no host driver has it: vfio-pci on KVM hosts, pciback in a Xen dom0. */
+  readonly stubDriver: string;
   inventory(): Promise<Inventory>;
   /** The driver bound to each function right now (null: none). */
   drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>>;
-  /** Every function of the GPU (and the movable peers) to vfio-pci; undone on failure. */
+  /** Every function of the GPU (and the movable peers) to the stub driver; undone on failure. */
   claim(gpu: PciAddress, policy: HandoffPolicy): Promise<void>;
   /** Every function back to its host driver, function 0 first. Refuses while a VM holds the group. */
   release(gpu: PciAddress, policy: HandoffPolicy): Promise<void>;

@@ -15,6 +15,8 @@ import type { RomStore } from '../../host/rom/store.js';
 import { resetGpu } from '../../host/reset/reset.js';
 
 export class RealHost implements HostPort {
+  readonly stubDriver: string = 'vfio-pci';
+
   constructor(
     private readonly ctx: HandoffContext,
     private readonly roms: RomStore,

@@ -5,7 +5,7 @@ import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
 import { withDeadline } from './deadline.js';
 
 export interface Observed {
-  /** mixed: some functions on host drivers, some on vfio-pci; conflict: more than one VM holds functions. */
+  /** mixed: some functions on host drivers, some on the stub driver; conflict: more than one VM holds functions. */
   owner: Owner | 'mixed' | 'conflict';
   holders: string[];
   /** "vm-a running", for messages. */
@@ -32,7 +32,7 @@ export async function observeOwner(deps: { config: BatonConfig; host: HostPort; 
   if (holders.length > 1) return { owner: 'conflict', holders, vmStates };
   if (holders.length === 1) return { owner: holders[0]!, holders, vmStates };
   const drivers = await deps.host.drivers(gpu.functions);
-  const onVfio = gpu.functions.filter((f) => drivers.get(f) === 'vfio-pci').length;
+  const onVfio = gpu.functions.filter((f) => drivers.get(f) === deps.host.stubDriver).length;
   const owner = onVfio === gpu.functions.length ? 'park' : onVfio === 0 ? 'host' : 'mixed';
   return { owner, holders, vmStates };
 }

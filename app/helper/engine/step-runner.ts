@@ -86,7 +86,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
     }
     case 'return-to-host':
       // Pushed first: a return that stops halfway leaves functions split; claiming again mends it.
-      undo.push(`take ${gpu.name} back to vfio-pci`, () => host.claim(gpu.address, policy));
+      undo.push(`take ${gpu.name} back to ${host.stubDriver}`, () => host.claim(gpu.address, policy));
       await host.release(gpu.address, policy);
       return;
     case 'verify':
@@ -95,17 +95,18 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
   }
 }
 
-/** The GPU is where the switch says: held by the VM, on host drivers, or parked on vfio-pci. */
+/** The GPU is where the switch says: held by the VM, on host drivers, or parked on the stub driver. */
 export async function verifyOwner(ctx: StepContext, owner: Owner): Promise<void> {
+  const stub = ctx.host.stubDriver;
   const drivers = await ctx.host.drivers(ctx.gpu.functions);
-  const onVfio = ctx.gpu.functions.filter((f) => drivers.get(f) === 'vfio-pci');
+  const onStub = ctx.gpu.functions.filter((f) => drivers.get(f) === stub);
   if (owner === 'host') {
-    if (onVfio.length) throw new Error(`${onVfio.join(', ')} still on vfio-pci after the return to the host`);
+    if (onStub.length) throw new Error(`${onStub.join(', ')} still on ${stub} after the return to the host`);
     return;
   }
-  if (onVfio.length !== ctx.gpu.functions.length) {
-    const off = ctx.gpu.functions.filter((f) => !onVfio.includes(f)).map((f) => `${f} (${drivers.get(f) ?? 'no driver'})`);
-    throw new Error(`not every function is on vfio-pci: ${off.join(', ')}`);
+  if (onStub.length !== ctx.gpu.functions.length) {
+    const off = ctx.gpu.functions.filter((f) => !onStub.includes(f)).map((f) => `${f} (${drivers.get(f) ?? 'no driver'})`);
+    throw new Error(`not every function is on ${stub}: ${off.join(', ')}`);
   }
   if (owner === 'park') return;
   const held = await ctx.backendFor(owner).passthroughDevices(owner);

@@ -188,11 +188,11 @@ export class SwitchEngine {
       owner = 'park';
     } else {
       try {
-        await withDeadline(this.deps.host.claim(gpu.address, { movablePeers: gpu.config.movablePeers, allowBootVga: gpu.config.allowBootVga, loadVfioModule: gpu.config.loadVfioModule }), DEFAULT_DEADLINES.claim, 'park on vfio-pci');
+        await withDeadline(this.deps.host.claim(gpu.address, { movablePeers: gpu.config.movablePeers, allowBootVga: gpu.config.allowBootVga, loadVfioModule: gpu.config.loadVfioModule }), DEFAULT_DEADLINES.claim, `park on ${this.deps.host.stubDriver}`);
         record.steps.push({ name: 'park', outcome: 'ok', ms: 0 });
       } catch (err) {
         owner = seen.owner === 'host' ? 'host' : 'park';
-        detail = `; parking on vfio-pci failed too: ${(err as Error).message}`;
+        detail = `; parking on ${this.deps.host.stubDriver} failed too: ${(err as Error).message}`;
         record.steps.push({ name: 'park', outcome: 'failed', ms: 0, error: (err as Error).message });
       }
     }

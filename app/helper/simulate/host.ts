@@ -20,6 +20,7 @@ export interface SimulatedHostOptions {
 }
 
 export class SimulatedHost implements HostPort {
+  readonly stubDriver = 'vfio-pci';
   constructor(private readonly ws: Workstation, private readonly options: SimulatedHostOptions = {}) {}
 
   async inventory(): Promise<Inventory> {

@@ -184,7 +184,7 @@ export class Workstation {
       functions,
       groups,
       connectors: this.connectors(),
-      vfio: { vfioPciLoaded: this.vfioLoaded, devVfio: this.vfioLoaded, iommuEnabled: true, vfioPciLoadable: true },
+      vfio: { vfioPciLoaded: this.vfioLoaded, devVfio: this.vfioLoaded, iommuEnabled: true, vfioPciLoadable: true, xenDom0: false },
       problems: [],
     });
   }

@@ -16,6 +16,7 @@ export function readVfioAvailability(sysfs: Sysfs, groupCount: number, opts: Vfi
     devVfio: opts.live ? existsSync('/dev/vfio') : null,
     iommuEnabled: groupCount > 0,
     vfioPciLoadable: vfioPciLoaded ? true : opts.live ? moduleKnown('vfio-pci') : null,
+    xenDom0: isXenDom0(sysfs, opts.live),
   };
 }
 
@@ -32,5 +33,16 @@ function moduleKnown(name: string): boolean | null {
     return false;
   } catch {
     return null;
+  }
+}
+
+/** Xen exposes itself in /sys/hypervisor; only the control domain has the real PCI bus and xenstored. */
+function isXenDom0(sysfs: Sysfs, live: boolean): boolean {
+  if (sysfs.text('hypervisor/type') !== 'xen') return false;
+  if (!live) return true;
+  try {
+    return readFileSync('/proc/xen/capabilities', 'utf8').includes('control_d');
+  } catch {
+    return false;
   }
 }
