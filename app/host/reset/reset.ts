@@ -28,7 +28,7 @@ export interface ResetResult {
 }
 
 export class ResetFailed extends Error {
-  constructor(readonly address: PciAddress, readonly method: string, readonly reason: string) {
+  constructor(readonly address: PciAddress, readonly method: string, readonly reason: string, readonly code?: string) {
     super(`${address}: ${method === 'auto' ? 'reset' : `${method} reset`} failed: ${reason}`);
     this.name = 'ResetFailed';
   }
@@ -51,7 +51,18 @@ export async function resetGpu(ctx: HandoffContext, address: PciAddress, method:
         ? 'no reset method: the kernel offers none for this device (reset_method is empty) and it sits on the root bus, so no bus reset either'
         : 'no reset method for any function; claim the GPU for vfio-pci and use hot_reset to reset the whole slot');
     }
-    for (const f of resettable) resets.push(await resetFunction(ctx, f.address, f.address === gpu.address ? method : 'auto'));
+    for (const f of resettable) {
+      try {
+        resets.push(await resetFunction(ctx, f.address, f.address === gpu.address ? method : 'auto'));
+      } catch (err) {
+        // A multi-function GPU has no per-function bus reset, although the kernel may list "bus"
+        // for function 0 (probed before the other functions appeared): the slot's hot reset covers it.
+        const busRefused = err instanceof ResetFailed && (err.code === 'ENOTTY' || (err.code === 'EINVAL' && err.method === 'bus'));
+        if (!busRefused || gpu.functions.length < 2 || gpu.parentBridge === null) throw err;
+        if (method === 'auto' && canHotReset(ctx, gpu)) return { gpu: gpu.address, resets: hotReset(ctx, gpu), ms: Date.now() - started };
+        throw new ResetFailed(err.address, err.method, `${err.reason}; the GPU's ${gpu.functions.length} functions share its bus, so there is no per-function bus reset: claim it (baton gpu claim) and use --method hot_reset`, err.code);
+      }
+    }
   }
   return { gpu: gpu.address, resets, ms: Date.now() - started };
 }
@@ -69,7 +80,11 @@ async function resetFunction(ctx: HandoffContext, address: PciAddress, method: E
       await write('reset_method', method);
     } catch (err) {
       const code = err instanceof KernelWriteError ? err.code : '';
-      throw new ResetFailed(address, method, code === 'EINVAL' ? `this device does not support ${method} (it offers: ${previous || 'none'})` : (err as Error).message);
+      const listed = previous?.split(/\s+/).includes(method) ?? false;
+      const reason = code !== 'EINVAL' ? (err as Error).message
+        : listed ? `the kernel lists ${method} for this device but refuses it now (EINVAL: its check no longer passes)`
+          : `this device does not support ${method} (it offers: ${previous || 'none'})`;
+      throw new ResetFailed(address, method, reason, code || undefined);
     }
   }
   const t0 = Date.now();
@@ -78,7 +93,7 @@ async function resetFunction(ctx: HandoffContext, address: PciAddress, method: E
   } catch (err) {
     const code = err instanceof KernelWriteError ? err.code : '';
     const reason = code === 'ENOTTY' ? 'no working reset method (ENOTTY)' : (err as Error).message;
-    throw new ResetFailed(address, method, reason);
+    throw new ResetFailed(address, method, reason, code || undefined);
   } finally {
     if (method !== 'auto' && previous !== undefined) await write('reset_method', previous || 'default').catch(() => undefined);
   }
