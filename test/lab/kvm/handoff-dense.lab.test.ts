@@ -48,7 +48,12 @@ describe.skipIf(unavailable)('KVM lab: group peers and a four-function GPU on a 
       if (!d || d === 'none') throw new Error(`${address} had no host driver at boot`);
       return d;
     };
-    const ms = (name: string) => (r.has(name) ? { wallMs: r.cmd(name).wallMs, inProcessMs: r.cmd(name).rc === 0 ? r.json<{ ms: number }>(name).ms : null, ...r.cmd(name).extra } : null);
+    const ms = (name: string) => {
+      if (!r.has(name)) return null;
+      const run = r.cmd(name);
+      const extra = Object.fromEntries(Object.entries(run.extra).map(([k, v]) => [k, Number(v)]));
+      return { wallMs: run.wallMs, inProcessMs: run.rc === 0 ? r.json<{ ms: number }>(name).ms : null, ...extra };
+    };
     const durations = Object.fromEntries(['refused', 'peers-claim', 'peers-release', 'fourfn-claim', 'fourfn-release'].map((n) => [n, ms(n)]));
     writeFileSync(join(run.outDir, 'durations.json'), JSON.stringify(durations, null, 2));
     process.stdout.write(`[kvm handoff dense] measured durations (ms):\n${JSON.stringify(durations, null, 2)}\n`);

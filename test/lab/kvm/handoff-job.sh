@@ -87,23 +87,27 @@ t0=$(now_ms)
 timeout -k 5 600 qemu-system-x86_64 -accel tcg -machine q35 -nodefaults -no-user-config -display none -m 64 -S \
   -name guest=vm-a,debug-threads=on \
   -device pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1,slot=1 \
-  -device "vfio-pci,host=$GPU_A,bus=rp1,addr=0x0.0x0,multifunction=on" \
-  -device "vfio-pci,host=$GPU_A_AUDIO,bus=rp1,addr=0x0.0x1" \
+  -device "vfio-pci,id=gpu-a,host=$GPU_A,bus=rp1,addr=0x0.0x0,multifunction=on" \
+  -device "vfio-pci,id=gpu-a-audio,host=$GPU_A_AUDIO,bus=rp1,addr=0x0.0x1" \
   -qmp "unix:$QMP,server=on,wait=off" > "$OUT/l2-qemu.log" 2>&1 &
-L2=$!
-holds() { ls -l "/proc/$L2/fd" 2>/dev/null | grep -q " /dev/vfio/$GROUP_A\$"; }
-fact "l2HoldMs $(wait_until 120 holds)"
-fact "l2Pid $L2"
+L2=$!   # the pid of `timeout`; QEMU is its child, and the process that holds the group
+fact "l2HoldMs $(wait_until 120 vfio_holders "$GROUP_A")"
+fact "l2Pid $(vfio_holders "$GROUP_A" | head -1)"
 if wait_until 60 test -S "$QMP" > /dev/null && command -v socat > /dev/null; then
-  printf '{"execute":"qmp_capabilities"}\n{"execute":"query-pci"}\n' | timeout 20 socat -t 10 - "UNIX-CONNECT:$QMP" > "$OUT/l2-query-pci.json" 2>&1
+  # The guest never runs (-S), so no firmware numbers the buses and query-pci cannot see behind rp1:
+  # ask QOM for the realized vfio-pci devices instead.
+  for dev in gpu-a gpu-a-audio; do for prop in type host realized; do
+    printf '{"execute":"qom-get","arguments":{"path":"/machine/peripheral/%s","property":"%s"}}\n' "$dev" "$prop"
+  done; done > /tmp/qom.txt
+  { echo '{"execute":"qmp_capabilities"}'; cat /tmp/qom.txt; } | timeout 20 socat -t 10 - "UNIX-CONNECT:$QMP" > "$OUT/l2-qom.json" 2>&1
 fi
 snap nested-holding
 baton nested-release gpu release "$GPU_A" --json --state-dir "$STATE"
 baton nested-viability gpu viability "$GPU_A" --json
 baton nested-reset gpu reset "$GPU_A" --method hot_reset --json --state-dir "$STATE"
-fact "l2AliveAfter $(kill -0 "$L2" 2>/dev/null && echo yes || echo no)"
+fact "l2HoldsAfter $(vfio_holders "$GROUP_A" | head -1)"
 snap nested-after
-kill "$L2"; wait "$L2"; fact "l2Exit $?"
+kill "$L2"; wait "$L2"; fact "l2Exit $?"   # timeout passes the TERM on to QEMU
 fact "l2GoneMs $(( $(now_ms) - t0 ))"
 baton nested-release-after gpu release "$GPU_A" --json --state-dir "$STATE"
 note nested-release-after connectorWaitMs "$(wait_for 30 connector "$GPU_A")"

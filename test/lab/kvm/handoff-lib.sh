@@ -59,6 +59,14 @@ if ($mode eq "wait") {
   until (has($kind, $addr)) { if (time - $t0 > $seconds) { printf "%d\n", (time - $t0) * 1000; exit 1 } sleep 0.05 }
   printf "%d\n", (time - $t0) * 1000; exit 0;
 }
+if ($mode eq "holders") {
+  my ($group) = @ARGV; my @pids;
+  for my $fd (glob "/proc/[0-9]*/fd/*") {
+    my $l = readlink($fd) // next;
+    push @pids, $1 if $l eq "/dev/vfio/$group" && $fd =~ m{^/proc/(\d+)/};
+  }
+  my %seen; print "$_\n" for grep { !$seen{$_}++ } @pids; exit(@pids ? 0 : 1);
+}
 if ($mode eq "snap") {
   my ($state, @addrs) = @ARGV; my @out;
   for my $a (@addrs) {
@@ -88,7 +96,7 @@ if ($mode eq "snap") {
   if (defined $mem) { $mem =~ s/\n//g; push @out, "memory $mem" } else { push @out, "memory missing" }
   print "$_\n" for @out; exit 0;
 }
-die "usage: snap STATE ADDR... | has KIND ADDR | wait SECONDS KIND ADDR\n";
+die "usage: snap STATE ADDR... | has KIND ADDR | wait SECONDS KIND ADDR | holders GROUP\n";
 '
 sysfs_pl() { perl -e "$SYSFS_PL" -- "$@"; }
 has_connector() { sysfs_pl has connector "$1"; }
@@ -97,13 +105,16 @@ has_netdev() { sysfs_pl has netdev "$1"; }
 # wait_for SECONDS KIND ADDR: until a connector / soundcard / netdev of ADDR exists; prints the wait in ms.
 wait_for() { sysfs_pl wait "$@"; }
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s; prints the wait in ms; status 1 on timeout.
+# vfio_holders GROUP: the pids with /dev/vfio/GROUP open, one a line; status 1 when none.
+vfio_holders() { sysfs_pl holders "$1"; }
+
+# wait_until SECONDS CMD...: polls CMD (its output discarded) every 0.1 s; prints the wait in ms;
+# status 1 when SECONDS pass first.
 wait_until() {
-  _limit=$(( $1 * 10 )); shift
-  _t0=$(now_ms) _i=0
-  until "$@"; do
-    _i=$((_i + 1))
-    if [ $_i -gt $_limit ]; then echo $(( $(now_ms) - _t0 )); return 1; fi
+  _deadline=$(( $(now_ms) + $1 * 1000 )); shift
+  _t0=$(now_ms)
+  until "$@" > /dev/null 2>&1; do
+    if [ "$(now_ms)" -gt "$_deadline" ]; then echo $(( $(now_ms) - _t0 )); return 1; fi
     sleep 0.1
   done
   echo $(( $(now_ms) - _t0 ))

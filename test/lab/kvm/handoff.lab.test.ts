@@ -13,7 +13,8 @@ import { describeRun, runInL1 } from '../lib/l1.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { workstation } from '../lib/topology.js';
 
-const CYCLES = 20;
+/** The issue asks for 20 in a row; BATON_LAB_HANDOFF_CYCLES may lower it where lab time is short. */
+const CYCLES = Number(process.env.BATON_LAB_HANDOFF_CYCLES ?? 20);
 const roles = workstation.roles as Record<'bootVga' | 'gpuA' | 'gpuAAudio' | 'gpuB' | 'gpuBAudio' | 'nic', string>;
 const gpuAFunctions = [roles.gpuA, roles.gpuAAudio];
 
@@ -175,14 +176,13 @@ describe.skipIf(unavailable)('KVM lab: GPU handoff on a live kernel (workstation
   });
 
   describe('a nested VM (L2 QEMU, -name guest=vm-a) holds GPU A through VFIO', () => {
-    it('L2 opened the group and sees the GPU on its PCI bus', () => {
+    it('L2 opened the group and realized both functions as vfio-pci devices', () => {
       const facts = r.facts();
       const s = r.snap('nested-holding');
-      expect(s.processes.map((p) => p.pid)).toContain(Number(facts.l2Pid));
-      const vga = r.snap('initial').vendor.get(roles.gpuA);
-      expect(vga).toBe('0x1234');
-      // query-pci lists the passed-through VGA (1234:1111 = 4660:4369) behind rp1.
-      expect(readShare(r, 'l2-query-pci.json')).toMatch(/"vendor": 4660/);
+      expect(s.processes.find((p) => p.pid === Number(facts.l2Pid))?.comm).toMatch(/^qemu-system-/);
+      // QMP qom-get type / host / realized of gpu-a and gpu-a-audio, in that order.
+      const answers = readShare(r, 'l2-qom.json').split('\n').filter((l) => l.startsWith('{"return"')).slice(1);
+      expect(answers).toEqual(gpuAFunctions.flatMap((a) => ['{"return": "vfio-pci"}', `{"return": "${a}"}`, '{"return": true}']));
     });
 
     it('release is refused at once, naming the process and the VM, exit 1; nothing changes', () => {
@@ -193,7 +193,7 @@ describe.skipIf(unavailable)('KVM lab: GPU handoff on a live kernel (workstation
       expect(release.err).toMatch(new RegExp(`qemu-system-\\S* \\(pid ${pid}, VM vm-a\\)`));
       const after = r.snap('nested-after');
       for (const a of gpuAFunctions) expect(after.driver.get(a)).toBe('vfio-pci');
-      expect(r.facts().l2AliveAfter).toBe('yes');
+      expect(r.facts().l2HoldsAfter).toBe(pid);
     });
 
     it('a hot reset is refused with EBUSY instead of blocking', () => {
