@@ -100,5 +100,9 @@ export function registerHelper(program: Command, factories: ServiceFactories): v
       const daemon = await startHelper({ ...opts, config: opts.simulate ? explicitConfig : opts.config }, factories);
       await untilSignal();
       await daemon.close();
+      // The VM backends hold connections to the hypervisors (QMP monitors, virsh event streams) that
+      // keep the event loop alive: without an exit the helper never ends on SIGTERM while a VM runs.
+      // A switch cut short here is in the journal, and the next start recovers it.
+      process.exit(0);
     });
 }
