@@ -18,6 +18,8 @@ export interface L1Machine {
   memoryMb?: number;
   smp?: number;
   cpu?: string;
+  /** The -accel value; default "tcg" (e.g. "tcg,thread=single" for one host thread). */
+  accel?: string;
   serialLog: string;
   /** Host folder mounted writable at /run/lab inside L1 (9p tag "results"). */
   shareDir: string;
@@ -30,7 +32,7 @@ const SHARE_SLOTS = { host: '0x10', results: '0x11' };
 
 export function buildL1Args(m: L1Machine): string[] {
   return [
-    '-accel', 'tcg', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-accel', m.accel ?? 'tcg', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-machine', 'q35,kernel-irqchip=split', '-device', 'intel-iommu,intremap=on,caching-mode=on',
     '-cpu', m.cpu ?? 'max', '-m', String(m.memoryMb ?? 2048), '-smp', String(m.smp ?? 1),
     '-kernel', m.kernelImage, '-initrd', m.initrd, '-append', m.append,

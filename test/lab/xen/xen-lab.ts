@@ -14,10 +14,16 @@ import { fetchXenArtifacts, type XenArtifacts } from './artifacts.js';
 import { writeGuestInitrd } from './guest-initrd.js';
 
 const SCENARIO = join(import.meta.dirname, 'dom0-scenario.sh');
-/** Without -smap,-smep dom0 faults at its first instruction under TCG (lab notes). */
-const XEN_CPU = 'max,-smap,-smep,-pku';
-const XEN_CMDLINE = 'console=com1 com1=115200 dom0_mem=1536M iommu=1';
+/**
+ * Without -smap,-smep dom0 faults at its first instruction under TCG (lab notes). Without -xsave
+ * (and with dom0_max_vcpus=1 below) node crashed in dom0 once the PV guests ran: see "node in dom0"
+ * in README.md.
+ */
+const XEN_CPU = 'max,-smap,-smep,-pku,-xsave';
+const XEN_CMDLINE = 'console=com1 com1=115200 dom0_mem=1536M iommu=1 dom0_max_vcpus=1';
 const DOM0_CMDLINE = 'console=hvc0 earlyprintk=xen quiet';
+const XEN_SMP = 2;
+const XEN_ACCEL = 'tcg';
 
 /** The "GPU": one slot, VGA at function 0 and its audio at function 1, behind a root port. */
 const GPU_HARDWARE = [
@@ -78,6 +84,24 @@ export function prepareXenLab(): XenLabInputs {
 /** Another dom0 job than the smoke scenario: its script, its output folder under test/lab/out, extra env. */
 export interface XenLabJob { scenario: string; outName: string; env?: Record<string, string> }
 
+/**
+ * The machine every Xen suite boots. The environment can change one part for an experiment (see
+ * "node in dom0" in README.md): BATON_XEN_CPU, BATON_XEN_SMP, BATON_XEN_ACCEL, BATON_XEN_ARGS
+ * (appended to Xen's command line), BATON_XEN_DOM0_ARGS (appended to dom0's).
+ */
+export interface XenMachine { cpu: string; smp: number; accel: string; xenCmdline: string; dom0Cmdline: string }
+
+export function xenMachine(env: NodeJS.ProcessEnv = process.env): XenMachine {
+  const extra = (base: string, more: string | undefined): string => (more?.trim() ? `${base} ${more.trim()}` : base);
+  return {
+    cpu: env.BATON_XEN_CPU || XEN_CPU,
+    smp: env.BATON_XEN_SMP ? Number(env.BATON_XEN_SMP) : XEN_SMP,
+    accel: env.BATON_XEN_ACCEL || XEN_ACCEL,
+    xenCmdline: extra(XEN_CMDLINE, env.BATON_XEN_ARGS),
+    dom0Cmdline: extra(DOM0_CMDLINE, env.BATON_XEN_DOM0_ARGS),
+  };
+}
+
 export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineMs: number, job?: XenLabJob): Promise<XenLabRun> {
   const outDir = join(LAB_OUT, job?.outName ?? 'xen');
   const shareDir = join(outDir, 'share');
@@ -93,14 +117,17 @@ export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineM
   };
   const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', job?.scenario ?? SCENARIO];
   writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
+  const machine = xenMachine();
+  writeFileSync(join(outDir, 'machine.json'), `${JSON.stringify(machine, null, 2)}\n`);
   const args = buildL1Args({
     kernelImage: xen.hypervisor,
     // Multiboot modules: dom0's kernel with its command line, then the lab initrd.
-    initrd: `${kernel.vmlinuz} ${DOM0_CMDLINE},${initrd}`,
-    append: XEN_CMDLINE,
+    initrd: `${kernel.vmlinuz} ${machine.dom0Cmdline},${initrd}`,
+    append: machine.xenCmdline,
     memoryMb: 3072,
-    smp: 2,
-    cpu: XEN_CPU,
+    smp: machine.smp,
+    cpu: machine.cpu,
+    accel: machine.accel,
     serialLog: join(outDir, 'serial.log'),
     shareDir,
     // BATON_XEN_QEMU_DEBUG=1 logs CPU resets to qemu.log: why QEMU stopped when nothing printed.
