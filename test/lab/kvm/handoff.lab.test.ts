@@ -181,7 +181,7 @@ describe.skipIf(unavailable)('KVM lab: GPU handoff on a live kernel (workstation
       const s = r.snap('nested-holding');
       expect(s.processes.find((p) => p.pid === Number(facts.l2Pid))?.comm).toMatch(/^qemu-system-/);
       // QMP qom-get type / host / realized of gpu-a and gpu-a-audio, in that order.
-      const answers = readShare(r, 'l2-qom.json').split('\n').filter((l) => l.startsWith('{"return"')).slice(1);
+      const answers = readShare(r, 'l2-qom.json').split(/\r?\n/).filter((l) => l.startsWith('{"return"')).slice(1);
       expect(answers).toEqual(gpuAFunctions.flatMap((a) => ['{"return": "vfio-pci"}', `{"return": "${a}"}`, '{"return": true}']));
     });
 
