@@ -60,6 +60,8 @@ function e2eConfig(vga: string): string {
     'gpus:',
     '  - name: gpu-a',
     `    match: { address: "${vga}" }`,
+    // The emulated VGA is dom0's boot VGA: without this the helper refuses to hand it over.
+    '    allowBootVga: true',
     'vms:',
     '  - { name: vm-a, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
     '  - { name: vm-b, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
