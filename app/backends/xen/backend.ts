@@ -190,6 +190,13 @@ export class XenBackend implements VmBackend {
       throw new VmNotRunningError(`${vm} is paused: a paused guest cannot answer a PCI detach (xl pci-detach would stall, then leave `
         + `${held.join(', ')} half-removed); resume ${vm}, or configure release: force-detach`, { ...this.context(vm), device: held.join(', ') });
     }
+    if (state === 'paused' && force && held.length > 1) {
+      // Seen in the Xen lab: the first forced detach leaves the PV backend Reconfiguring (the paused
+      // frontend cannot answer), and every further pci-detach -f then waits for it, says "Backend …
+      // not ready", exits 0 and removes nothing: the GPU would end up split. Refuse before touching it.
+      throw new VmNotRunningError(`${vm} is paused: even a forced detach removes only one function from a paused PV guest (the backend `
+        + `stays Reconfiguring after the first), and ${held.join(', ')} must move together; resume ${vm} first`, { ...this.context(vm), device: held.join(', ') });
+    }
     const type = await this.domainType(domain);
     // Non-zero functions first, function 0 last: the reverse of attach.
     const order = [...held].sort((a, b) => (functionOf(a) === 0 ? 1 : 0) - (functionOf(b) === 0 ? 1 : 0));

@@ -66,18 +66,29 @@ describe('XenBackend (fake xl)', { timeout: 120_000 }, () => {
     expect(await backend.passthroughDevices('vm-a')).toEqual([]);
   });
 
-  it('refuses at once to detach from a paused guest unless forced; with force the function is gone', async () => {
-    const { backend, xl, read } = fake();
+  it('refuses at once to detach from a paused guest unless forced, and refuses a forced multi-function detach too', async () => {
+    const { backend, xl } = fake();
     await backend.attachGpu('vm-a', { functions: gpu });
     await backend.pause('vm-a');
     const refused = await backend.detachGpu('vm-a', gpu, { deadlineMs: 5_000 }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(VmNotRunningError);
     expect((refused as Error).message).toMatch(/paused.*resume vm-a, or configure release: force-detach/);
+    // The lab showed a second forced detach from a paused guest removes nothing: refuse, touch nothing.
+    const forced = await backend.detachGpu('vm-a', gpu, { deadlineMs: 5_000, force: true }).catch((e: unknown) => e);
+    expect(forced).toBeInstanceOf(VmNotRunningError);
+    expect((forced as Error).message).toMatch(/must move together; resume vm-a first/);
     expect(xl().some((c) => c.startsWith('pci-detach'))).toBe(false);
+    expect(await backend.passthroughDevices('vm-a')).toEqual(gpu);
+  });
 
-    expect(await backend.detachGpu('vm-a', gpu, { deadlineMs: 5_000, force: true })).toEqual({ removed: ['0000:01:00.1', '0000:01:00.0'], alreadyAbsent: [] });
-    expect(xl().filter((c) => c.startsWith('pci-detach'))).toEqual(['pci-detach -f vm-a 0000:01:00.1', 'pci-detach -f vm-a 0000:01:00.0']);
-    // libxl left both at Closing; the backend counts them out while vm-a is paused …
+  it('force-detaches a single function from a paused guest and tidies its keys once the guest runs', async () => {
+    const { backend, xl, read } = fake();
+    const vga = [gpu[0] as PciAddress];
+    await backend.attachGpu('vm-a', { functions: vga });
+    await backend.pause('vm-a');
+    expect(await backend.detachGpu('vm-a', vga, { deadlineMs: 5_000, force: true })).toEqual({ removed: vga, alreadyAbsent: [] });
+    expect(xl().filter((c) => c.startsWith('pci-detach'))).toEqual(['pci-detach -f vm-a 0000:01:00.0']);
+    // libxl left it at Closing; the backend counts it out while vm-a is paused …
     expect(read().xenstore['1']?.['state-0']).toBe('5');
     expect(await backend.passthroughDevices('vm-a')).toEqual([]);
     // … and removes the keys once vm-a runs again and the backend is Connected.
