@@ -4,48 +4,10 @@
 # cycle. Every step's stdout, stderr, exit code and timing land in $OUT (the results share) for the
 # test to assert on and for fixtures.
 set -u
-X=$XEN_ROOT
-export PATH="$X/usr/lib/xen-4.17/bin:$X/usr/bin:$PATH"
-export LD_LIBRARY_PATH="$X/usr/lib/x86_64-linux-gnu:$X/lib/x86_64-linux-gnu"
-# xl reads /etc/xen/xl.conf: lay the package's /etc/xen over the read-only /etc.
-mkdir -p /run/xen-etc-layer
-ln -s "$X/etc/xen" /run/xen-etc-layer/xen
-mount -t overlay overlay -o lowerdir=/run/xen-etc-layer:/etc /etc
-mkdir -p /var/lib/xen /var/lib/xenstored /var/run/xen /var/run/xenstored /var/log/xen/console
-modprobe -a xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
-
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-mark() { echo "BATON-XEN $* uptime=$(uptime_s)"; }
-
-# step NAME SECONDS CMD...: runs CMD with a deadline, keeps its output as NAME.out / NAME.err.
-step() {
-  name=$1; limit=$2; shift 2
-  t0=$(uptime_s)
-  timeout -s KILL "$limit" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
-  rc=$?
-  echo "$name $rc $t0 $(uptime_s)" >>"$OUT/steps.txt"
-  mark "step $name rc=$rc"
-  return $rc
-}
-
-# wait_for SECONDS CMD...: polls CMD every second until it succeeds.
-wait_for() {
-  limit=$1; shift
-  i=0
-  while [ "$i" -lt "$limit" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 1; i=$((i + 1)); done
-  return 1
-}
-
-guest_log() { cat "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
-guest_says() { guest_log "$1" | grep -q "$2"; }
+. "$(dirname "$0")/dom0-up.sh"
 
 mark scenario-start
-mount -t xenfs xenfs /proc/xen
-step xenstored 30 xenstored --pid-file=/var/run/xenstored.pid
-wait_for 20 test -S /var/run/xenstored/socket
-step xen-init-dom0 60 xen-init-dom0
-step xenconsoled 30 xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
-mark daemons-up
+dom0_up
 step xl-info 30 xl info
 
 # The emulated GPU: a VGA (1234:1111) and the HDA at function 1 of the same slot.
@@ -64,25 +26,7 @@ step assignable-add-vga 60 xl pci-assignable-add "$vga"
 step assignable-add-hda 60 xl pci-assignable-add "$hda"
 step xl-pci-assignable-list 30 xl pci-assignable-list
 
-for vm in vm-a vm-b; do
-  cat >"/var/lib/xen/$vm.cfg" <<CFG
-name = "$vm"
-type = "pv"
-kernel = "$GUEST_KERNEL"
-ramdisk = "$GUEST_RAMDISK"
-extra = "console=hvc0 quiet"
-memory = 256
-vcpus = 1
-passthrough = "enabled"
-on_crash = "preserve"
-CFG
-  step "create-$vm" 120 xl create "/var/lib/xen/$vm.cfg"
-done
-mark guests-created
-for vm in vm-a vm-b; do
-  wait_for 300 guest_says "$vm" "BATON-GUEST ready" && mark "guest-ready $vm" || mark "guest-not-ready $vm"
-done
-mark guests-up
+guests_up
 step xl-list 30 xl list
 step xl-list-l 30 xl list -l
 
