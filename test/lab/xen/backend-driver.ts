@@ -1,6 +1,6 @@
 // Runs inside dom0 of the Xen lab (compiled to dist/, started by backend-dom0.sh): drives Baton's
-// XenBackend through the move of the emulated GPU (VGA + HDA) from PV guest vm-a to vm-b, and the
-// paused-guest detach. Writes every result, error and observed xenstore state to
+// XenBackend through the move of the emulated GPU (VGA + HDA) from PV guest vm-a to vm-b, the
+// refused detaches from a paused guest, and a one-function forced detach from a paused guest. Writes every result, error and observed xenstore state to
 // $OUT/backend-result.json for backend-move.lab.test.ts.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ interface StageRecord {
 const [vga = '', hda = ''] = process.argv.slice(2) as PciAddress[];
 const out = process.env.OUT ?? '/run/lab';
 const gpu = [vga, hda] as PciAddress[];
+const vgaAlone = [vga] as PciAddress[];
 let observed: XenBackendObservation[] = [];
 const backend = new XenBackend({
   vms: [{ name: 'vm-a', domain: 'vm-a' }, { name: 'vm-b', domain: 'vm-b' }],
@@ -72,25 +73,38 @@ await stage('devices-vm-a', () => backend.passthroughDevices('vm-a'));
 await stage('detach-vm-a', () => backend.detachGpu('vm-a', gpu, { deadlineMs: 30_000 }));
 await stage('attach-vm-b', () => backend.attachGpu('vm-b', { functions: gpu }));
 await stage('devices-vm-b', () => backend.passthroughDevices('vm-b'));
-// The paused guest: back to vm-a, pause it, detach without and then with force.
+// The paused guest: back to vm-a, pause it, detach without and then with force. Both are refused
+// at once (nothing sent to xl): without force a paused guest cannot answer, and with force a paused
+// PV guest gives up only its first function (the lab showed the backend stuck at Reconfiguring), so
+// the GPU would be split. vm-a keeps both functions; once resumed it lets go normally.
 await stage('detach-vm-b', () => backend.detachGpu('vm-b', gpu, { deadlineMs: 30_000 }));
 await stage('attach-vm-a-again', () => backend.attachGpu('vm-a', { functions: gpu }));
 await stage('pause-vm-a', async () => { await backend.pause('vm-a'); return backend.state('vm-a'); });
 await stage('detach-paused', () => backend.detachGpu('vm-a', gpu, { deadlineMs: 30_000 }));
 await stage('detach-paused-force', () => backend.detachGpu('vm-a', gpu, { deadlineMs: 30_000, force: true }));
 await stage('devices-vm-a-paused', () => backend.passthroughDevices('vm-a'));
-await stage('attach-vm-b-after-force', () => backend.attachGpu('vm-b', { functions: gpu }));
 await stage('resume-vm-a', async () => { await backend.resume('vm-a'); return backend.state('vm-a'); });
-// Once vm-a runs again its pcifront answers the Closing request and the backend reconnects; then the
-// stale keys libxl left are tidied by passthroughDevices.
-await stage('devices-vm-a-resumed', async () => {
-  for (let i = 0; i < 30; i++) {
+await stage('detach-vm-a-resumed', () => backend.detachGpu('vm-a', gpu, { deadlineMs: 30_000 }));
+// A one-function device (here the VGA alone) may still be force-detached from a paused guest; libxl leaves its keys at
+// Closing until the resumed guest answers, and passthroughDevices tidies them then.
+await stage('attach-vga-vm-a', () => backend.attachGpu('vm-a', { functions: vgaAlone }));
+await stage('pause-vm-a-single', async () => { await backend.pause('vm-a'); return backend.state('vm-a'); });
+await stage('detach-paused-force-single', () => backend.detachGpu('vm-a', vgaAlone, { deadlineMs: 30_000, force: true }));
+await stage('resume-vm-a-single', async () => { await backend.resume('vm-a'); return backend.state('vm-a'); });
+await stage('devices-vm-a-tidied', async () => {
+  for (let i = 0; i < 60; i++) {
     const devices = await backend.passthroughDevices('vm-a');
     const raw = xlPciList('vm-a');
-    if (!raw.includes(vga) && !raw.includes(hda)) return { devices, afterS: i };
+    if (devices.length === 0 && !raw.includes(vga)) return { devices, afterS: i };
     await sleep(1000);
   }
   return { devices: await backend.passthroughDevices('vm-a'), afterS: 'never' };
+});
+// Hand the GPU back to dom0's drivers, so that the helper's end-to-end run starts from the host.
+await stage('return-to-host', async () => {
+  const xl = (args: string[]) => execFileSync('xl', args, { encoding: 'utf8', timeout: 60_000 });
+  for (const fn of gpu) xl(['pci-assignable-remove', '-r', fn]);
+  return xl(['pci-assignable-list']);
 });
 await stage('xenstore-end', async () => {
   try {

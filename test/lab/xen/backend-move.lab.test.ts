@@ -1,6 +1,7 @@
 // Baton's XenBackend in the Xen lab: dom0 runs backend-driver.js (compiled project) to move the
 // emulated GPU (VGA + HDA) from PV guest vm-a to vm-b through detachGpu / attachGpu, and to detach
-// from a paused guest without and with force. Then, end to end, `baton helper` + `baton switch`.
+// from a paused guest without and with force (both refused: the GPU's two functions must move
+// together), and a one-function forced detach. Then, end to end, `baton helper` + `baton switch`.
 // Every xenstore state the backend observed is printed. One boot serves the whole file.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,9 +63,10 @@ function e2eConfig(vga: string): string {
     `    match: { address: "${vga}" }`,
     // The emulated VGA is dom0's boot VGA: without this the helper refuses to hand it over.
     '    allowBootVga: true',
+    '    reset: auto',
     'vms:',
-    '  - { name: vm-a, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
-    '  - { name: vm-b, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 } }',
+    '  - { name: vm-a, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 }, acquire: hot-plug }',
+    '  - { name: vm-b, backend: xen, release: { method: hot-unplug, timeoutSeconds: 30 }, acquire: hot-plug }',
     `# written by ${join(dir, 'baton-xen.yaml')}`,
     '',
   ].join('\n');
@@ -87,7 +89,7 @@ describe('Xen backend in the Xen lab', () => {
     // The emulated VGA is always at 0000:01:00.0 (root port at 00:02.0, bus 1).
     const config = join(REPO_ROOT, '.cache/lab', 'baton-xen-e2e.yaml');
     writeFileSync(config, e2eConfig('0000:01:00.0'), { mode: 0o644 });
-    run = await runXenLab(inputs, 840_000, {
+    run = await runXenLab(inputs, 960_000, {
       scenario: join(import.meta.dirname, 'backend-dom0.sh'), outName: OUT_NAME, env: { REPO: REPO_ROOT, BATON_E2E_CONFIG: config },
     });
     const text = run.file('backend-result.json');
@@ -128,7 +130,7 @@ describe('Xen backend in the Xen lab', () => {
     expect(okStage(driver, 'devices-vm-b').result).toEqual([vga, hda]);
   });
 
-  it('refuses at once to detach from a paused guest without force, and removes with force', (ctx) => {
+  it('refuses at once to detach both functions from a paused guest, with and without force; vm-a keeps them', (ctx) => {
     const { driver } = labOrSkip(ctx);
     const { vga, hda } = driver;
     okStage(driver, 'detach-vm-b');
@@ -136,25 +138,64 @@ describe('Xen backend in the Xen lab', () => {
     expect(okStage(driver, 'pause-vm-a').result).toMatchObject({ state: 'paused', raw: '--p---' });
 
     const refused = stage(driver, 'detach-paused');
-    expect(refused.error?.kind).toBe('not-running');
+    expect(refused.error).toMatchObject({ name: 'VmNotRunningError', kind: 'not-running' });
     expect(refused.error?.message).toMatch(/paused/);
     // Nothing was sent to xl: the backend is untouched (no Closing, no Reconfiguring) and the device stays.
     expect(refused.observations).toEqual([]);
     expect(rows(refused.pciList['vm-a'])).toEqual([vga, hda]);
 
-    const forced = okStage(driver, 'detach-paused-force');
-    expect(forced.result).toEqual({ removed: [hda, vga], alreadyAbsent: [] });
-    expect(okStage(driver, 'devices-vm-a-paused').result).toEqual([]);
-    // The GPU goes on to vm-b while vm-a is still paused.
-    const attachB = okStage(driver, 'attach-vm-b-after-force');
-    expect(rows(attachB.pciList['vm-b'])).toEqual([vga, hda]);
+    const forced = stage(driver, 'detach-paused-force');
+    expect(forced.error).toMatchObject({ name: 'VmNotRunningError', kind: 'not-running' });
+    expect(forced.error?.message).toMatch(/must move together/);
+    expect(forced.observations).toEqual([]);
+    expect(rows(forced.pciList['vm-a'])).toEqual([vga, hda]);
+    expect(okStage(driver, 'devices-vm-a-paused').result).toEqual([vga, hda]);
+
+    expect(okStage(driver, 'resume-vm-a').result).toMatchObject({ state: 'running' });
+    const detached = okStage(driver, 'detach-vm-a-resumed');
+    expect(detached.result).toEqual({ removed: [hda, vga], alreadyAbsent: [] });
+    expect(rows(detached.pciList['vm-a'])).toEqual([]);
   });
 
-  it('tidies the keys libxl left at Closing once the resumed vm-a answers', (ctx) => {
+  it('force-detaches a one-function device from a paused guest, and tidies its keys once the guest runs', (ctx) => {
     const { driver } = labOrSkip(ctx);
-    okStage(driver, 'resume-vm-a');
-    const resumed = okStage(driver, 'devices-vm-a-resumed');
-    expect(resumed.result).toMatchObject({ devices: [] });
-    expect(rows(resumed.pciList['vm-a'])).toEqual([]);
+    const { vga } = driver;
+    expect(rows(okStage(driver, 'attach-vga-vm-a').pciList['vm-a'])).toEqual([vga]);
+    expect(okStage(driver, 'pause-vm-a-single').result).toMatchObject({ state: 'paused' });
+    const forced = okStage(driver, 'detach-paused-force-single');
+    expect(forced.result).toEqual({ removed: [vga], alreadyAbsent: [] });
+    okStage(driver, 'resume-vm-a-single');
+    const tidied = okStage(driver, 'devices-vm-a-tidied');
+    expect(tidied.result).toMatchObject({ devices: [] });
+    expect((tidied.result as { afterS: unknown }).afterS).not.toBe('never');
+    expect(rows(tidied.pciList['vm-a'])).toEqual([]);
+  });
+
+  it('end to end through the helper: baton switch moves gpu-a host → vm-a → vm-b', (ctx) => {
+    const { lab, driver } = labOrSkip(ctx);
+    const { vga, hda } = driver;
+    okStage(driver, 'return-to-host');
+    const step = (name: string) => {
+      const s = lab.steps.get(name);
+      expect(s, `step ${name} ran (helper.log: ${lab.file('helper.log').slice(-2000)})`).toBeDefined();
+      return s!;
+    };
+    for (const name of ['e2e-switch-vm-a', 'e2e-switch-vm-b']) {
+      const s = step(name);
+      expect(s.rc, `${name}: ${s.stdout}\n${s.stderr}`).toBe(0);
+    }
+    expect(rows(step('e2e-pci-list-vm-b').stdout)).toEqual([vga, hda]);
+    expect(rows(step('e2e-pci-list-vm-a').stdout)).toEqual([]);
+    const status = JSON.parse(step('e2e-status-json').stdout) as { gpus: { name: string; owner: string }[] };
+    expect(status.gpus.find((g) => g.name === 'gpu-a')?.owner).toBe('vm-b');
+    const history = JSON.parse(step('e2e-history').stdout) as { entries: { from: string; to: string; outcome: string; steps: { name: string; outcome: string; ms: number }[] }[] };
+    const moves = history.entries.map((e) => `${e.from}→${e.to}:${e.outcome}`);
+    expect(moves).toEqual(expect.arrayContaining(['host→vm-a:succeeded', 'vm-a→vm-b:succeeded']));
+    for (const entry of history.entries) {
+      expect(entry.steps.length).toBeGreaterThan(0);
+      for (const s of entry.steps) expect(typeof s.ms, `${entry.from}→${entry.to} ${s.name}`).toBe('number');
+    }
+    const lines = history.entries.map((e) => `  ${e.from} → ${e.to}: ${e.outcome}; ${e.steps.map((s) => `${s.name} ${s.outcome} ${s.ms} ms`).join(', ')}`);
+    console.log(`baton history in the Xen lab:\n${lines.join('\n')}`);
   });
 });
