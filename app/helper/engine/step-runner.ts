@@ -6,6 +6,7 @@ import type { PlannedStep, PlanVm } from '../../domain/switch/plan.js';
 import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
 import type { UndoStack } from '../../domain/undo-stack.js';
 import type { AttachGpuRequest, GuestSlot } from '../../domain/vm/port.js';
+import { ResetFailed } from '../../host/reset/reset.js';
 
 export interface StepContext {
   gpu: { name: string; address: PciAddress; functions: PciAddress[]; config: GpuConfig };
@@ -14,6 +15,14 @@ export interface StepContext {
   backendFor: BackendFor;
   /** The ROM chosen by the vbios step, for the attach step. */
   romFile?: string;
+}
+
+/** The step did not apply to this GPU and the switch goes on; the message is recorded. */
+export class StepSkipped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepSkipped';
+  }
 }
 
 export class StepRefused extends Error {
@@ -64,7 +73,18 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       await host.claim(gpu.address, policy);
       return;
     case 'reset':
-      await host.reset(gpu.address, step.method);
+      try {
+        await host.reset(gpu.address, step.method);
+      } catch (err) {
+        // "auto" asks for the best reset there is. When the kernel has none for this GPU (a
+        // multi-function card with no per-function reset, on a host that cannot do a VFIO hot
+        // reset, e.g. a Xen dom0), the move goes on and the history says why there was no reset.
+        // A method the user named must work, or the switch fails.
+        if (step.method === 'auto' && err instanceof ResetFailed && (err.code === 'ENOTTY' || /no reset method/.test(err.reason))) {
+          throw new StepSkipped(`no reset: ${err.message}`);
+        }
+        throw err;
+      }
       return;
     case 'vbios':
       ctx.romFile = await host.romFile(gpu.address, gpu.config.vbios);

@@ -9,7 +9,7 @@ import type { BackendFor, HostPort, Owner, Requester, StepName, SwitchEvent, Swi
 import type { SwitchResult } from '../../domain/switch/service.js';
 import { UndoStack } from '../../domain/undo-stack.js';
 import type { Journal, JournalRecord } from './journal.js';
-import { runStep, verifyOwner, type StepContext } from './step-runner.js';
+import { runStep, StepSkipped, verifyOwner, type StepContext } from './step-runner.js';
 import { withDeadline } from './deadline.js';
 import { observeOwner } from './observe.js';
 
@@ -151,8 +151,9 @@ export class SwitchEngine {
     } catch (err) {
       const ms = Math.round(performance.now() - t0);
       const error = (err as Error).message;
-      this.deps.emit({ kind: 'step-ended', switchId, step: step.name, outcome: 'failed', ms, error });
-      return { name: step.name, outcome: 'failed', ms, error };
+      const outcome = err instanceof StepSkipped ? 'skipped' : 'failed';
+      this.deps.emit({ kind: 'step-ended', switchId, step: step.name, outcome, ms, error });
+      return { name: step.name, outcome, ms, error };
     }
   }
 
