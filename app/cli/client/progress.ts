@@ -30,6 +30,7 @@ export class SwitchProgress {
       case 'step-ended':
         if (event.switchId !== this.switchId) return;
         if (event.outcome === 'failed') return this.print(`  ${event.step} FAILED after ${formatMs(event.ms)}${event.error ? `: ${event.error}` : ''}`);
+        if (event.outcome === 'skipped') return this.print(`  ${event.step} skipped${event.error ? `: ${event.error}` : ''}`);
         return this.print(`  ${event.step} ${event.outcome} in ${formatMs(event.ms)}`);
       default:
         return;
