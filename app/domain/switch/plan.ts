@@ -69,7 +69,7 @@ export function planSwitch(gpu: PlanGpu, from: Owner, to: Owner, vms: Map<string
 export function describeStep(step: PlannedStep): string {
   switch (step.name) {
     case 'release': return `${step.how === 'shutdown' ? 'shut down' : step.how === 'force-detach' ? 'force-detach from' : 'hot-unplug from'} ${step.vm}`;
-    case 'claim': return 'take from the host drivers to vfio-pci';
+    case 'claim': return 'take from the host drivers for passthrough';
     case 'reset': return `reset (${step.method})`;
     case 'vbios': return 'prepare the VBIOS';
     case 'attach': return `${step.how === 'start' ? 'start' : 'hot-plug into'} ${step.vm}`;

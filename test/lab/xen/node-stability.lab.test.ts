@@ -27,6 +27,12 @@ function labOrSkip(ctx: TestContext): XenLabRun {
 
 describe('node in dom0 of the Xen lab', () => {
   beforeAll(async () => {
+    // A diagnostic of the lab machine, not of Baton: backend-move already runs node (the Xen backend,
+    // the helper, the CLI) in dom0 on every CI run. Opt in to repeat the experiment.
+    if (!process.env.BATON_LAB_XEN_STRESS) {
+      skipReason = 'opt-in lab diagnostic (BATON_LAB_XEN_STRESS=1); backend-move runs node in dom0 on every run';
+      return;
+    }
     skipReason = xenLabUnavailableReason();
     if (skipReason) return;
     const build = buildProject();
