@@ -10,7 +10,7 @@ import { registerSwitch } from './commands/switch.js';
 import { registerHistory } from './commands/history.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerHelper } from './commands/helper.js';
-import { realService, simulatedService, simulatedStateConfig } from '../helper/compose.js';
+import { simulatedConfigFor } from '../helper/simulate/config.js';
 
 export function buildProgram(): Command {
   const program = new Command('baton')
@@ -25,7 +25,14 @@ export function buildProgram(): Command {
   registerSwitch(program);
   registerHistory(program);
   registerDoctor(program);
-  registerHelper(program, { real: (c) => realService(c), simulated: (c) => simulatedService(c), simulatedConfig: simulatedStateConfig });
+  // The engine, the backends and the simulator load only when the helper starts: every other
+  // command starts faster without them.
+  const compose = () => import('../helper/compose.js');
+  registerHelper(program, {
+    real: async (c) => (await compose()).realService(c),
+    simulated: async (c) => (await compose()).simulatedService(c),
+    simulatedConfig: () => simulatedConfigFor(),
+  });
   return program;
 }
 

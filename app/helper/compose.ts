@@ -1,6 +1,5 @@
 // Builds the helper's service from a config: on the real machine (kernel + hypervisors), or on the
 // simulated workstation (same engine, same stores, in-memory ports).
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BatonConfig, VmConfig } from '../domain/config/index.js';
 import type { BackendFor } from '../domain/switch/ports.js';
@@ -17,7 +16,7 @@ import { readInventory } from '../host/inventory.js';
 import { Journal } from './engine/journal.js';
 import { RegistryOwnerBook } from './engine/owner-book.js';
 import { HelperService } from './engine/service.js';
-import { createSimulatedWorkstation, simulatedConfig } from './simulate/index.js';
+import { createSimulatedWorkstation } from './simulate/index.js';
 import { HistoryStore } from './store/history-store.js';
 import { OwnershipStore } from './store/ownership-store.js';
 
@@ -77,9 +76,4 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
 export async function simulatedService(config: BatonConfig, speed = 1): Promise<HelperService> {
   const sim = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) });
   return started(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...stores(config) }));
-}
-
-/** The simulated workstation's own config, with its socket and state in a per-user temp folder (no root needed). */
-export function simulatedStateConfig(): BatonConfig {
-  return simulatedConfig({ stateDir: join(tmpdir(), `baton-sim-${process.getuid?.() ?? 'user'}`) });
 }

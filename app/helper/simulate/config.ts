@@ -1,5 +1,7 @@
 // The baton.yaml of the simulated workstation, checked by the real parser, so the helper can run
 // from it alone (`baton helper --simulate`).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatConfigError, parseConfig, type BatonConfig } from '../../domain/config/index.js';
 
 export interface SimulatedConfigOptions {
@@ -67,4 +69,9 @@ export function simulatedConfig(options: SimulatedConfigOptions = {}): BatonConf
   const result = parseConfig(simulatedConfigYaml(options), 'simulated-workstation.yaml');
   if (!result.ok) throw new Error(`the simulated config does not parse:\n${result.errors.map(formatConfigError).join('\n')}`);
   return result.config;
+}
+
+/** The simulated workstation's config with its socket and state in a per-user temp folder (no root needed). */
+export function simulatedConfigFor(): BatonConfig {
+  return simulatedConfig({ stateDir: join(tmpdir(), `baton-sim-${process.getuid?.() ?? 'user'}`) });
 }
