@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
 import { buildProject } from '../lib/build.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
+import { l1BootUnderLoad } from '../lib/l2-boot.js';
 import { NestedResults } from '../lib/l2-results.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { buildTinyKernel, tinyKernelUnavailable } from '../lib/tiny-kernel.js';
@@ -50,6 +51,7 @@ describe.skipIf(unavailable)('KVM lab: QMP backend moves both GPU functions into
     const run = await runInL1({
       name: 'kvm-qmp-nested',
       topology: workstation,
+      boot: l1BootUnderLoad,
       argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/qmp-nested-job.sh')],
       env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd, CYCLES: String(CYCLES) },
       deadlineMs: 1_200_000,

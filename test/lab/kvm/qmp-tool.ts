@@ -7,10 +7,18 @@
 //   node dist/test/lab/kvm/qmp-tool.js query-pci SOCKET...
 //     per socket: the run state and the flattened query-pci tree, or off: true when no QEMU listens;
 //     one JSON object keyed by socket on stdout.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+//   node dist/test/lab/kvm/qmp-tool.js look HELPER_SOCKET FUNCTIONS SOCKET...
+//     the machine's state from three sides in one process (node starts slowly under TCG): the
+//     drivers of FUNCTIONS (comma-separated) in sysfs, query-pci of each VM socket, and the helper's
+//     `status` (skipped when HELPER_SOCKET is "-"); one JSON object on stdout.
+//   node dist/test/lab/kvm/qmp-tool.js exec SOCKET COMMAND [ARGUMENTS_JSON]
+//     one QMP command; its return value as JSON on stdout (exit 1 with the error otherwise).
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { QmpBackend, QmpClient, flattenPciTree, parseQueryPci, type GuestPciFunction } from '../../../app/backends/qmp/index.js';
 import type { PciAddress } from '../../../app/domain/pci-address.js';
 import { VmNotRunningError } from '../../../app/domain/vm/errors.js';
+import { connectHelper } from '../../../app/protocol/helper-client.js';
 import type { VmEvent } from '../../../app/domain/vm/port.js';
 
 const VM = 'l2';
@@ -109,7 +117,52 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  throw new Error('usage: qmp-tool.js cycles ... | query-pci SOCKET...');
+  if (command === 'look' && args[0] && args[1] && args.length > 2) {
+    const [helperSocket, functions, ...sockets] = args as [string, string, ...string[]];
+    const drivers: Record<string, string> = {};
+    for (const f of functions.split(',')) {
+      try {
+        drivers[f] = basename(readlinkSync(`/sys/bus/pci/devices/${f}/driver`));
+      } catch {
+        drivers[f] = 'none';
+      }
+    }
+    const vms: Record<string, unknown> = {};
+    for (const socketPath of sockets) vms[socketPath] = await queryPci(socketPath);
+    let status: unknown = null;
+    let statusError: string | null = null;
+    if (helperSocket !== '-') {
+      try {
+        const client = await connectHelper(helperSocket, { connectTimeoutMs: 30_000 });
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          // A helper that accepts but never answers must not hang the look.
+          status = await Promise.race([
+            client.call('status'),
+            new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no answer to status within 60 s')), 60_000); }),
+          ]);
+        } finally {
+          clearTimeout(timer);
+          client.close();
+        }
+      } catch (err) {
+        statusError = err instanceof Error ? err.message : String(err);
+      }
+    }
+    process.stdout.write(`${JSON.stringify({ drivers, vms, status, statusError }, null, 2)}\n`);
+    return;
+  }
+  if (command === 'exec' && args[0] && args[1]) {
+    const client = await QmpClient.connect({ socketPath: args[0], vm: VM, connectTimeoutMs: 20_000, commandTimeoutMs: 60_000 });
+    try {
+      const value = await client.execute(args[1], args[2] ? (JSON.parse(args[2]) as Record<string, unknown>) : undefined);
+      process.stdout.write(`${JSON.stringify(value)}\n`);
+    } finally {
+      client.close();
+    }
+    return;
+  }
+  throw new Error('usage: qmp-tool.js cycles ... | query-pci SOCKET... | look HELPER_SOCKET FUNCTIONS SOCKET... | exec SOCKET COMMAND [ARGUMENTS_JSON]');
 }
 
 main(process.argv.slice(2)).then(() => process.exit(0), (err: unknown) => {

@@ -1,0 +1,228 @@
+// The whole switch through the real helper daemon in the KVM lab (workstation topology): `baton
+// helper` runs as root inside L1 with a root-owned config naming two nested QEMU VMs (vm-a: the tiny
+// kernel, hot-plug/hot-unplug; vm-b: guestless, started with the GPU and shut down to release it),
+// and `baton switch` moves GPU A (VGA + HDA) host → vm-a → vm-b → host → vm-a. Every move is
+// checked from sysfs (drivers), from the VMs (query-pci over a second QMP monitor) and from the
+// helper's status; `baton history --json` has the step timings. Then the helper is SIGKILLed while a
+// switch is in its reset step, and while one is in its attach step, and once with vm-a holding only
+// function 1 (a hot-plug cut short between its two device_add commands); each time it is restarted
+// with the same config and must have recovered to a recorded owner that sysfs and the VMs agree
+// with. Job: test/lab/kvm/switch-helper-job.sh.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { buildProject } from '../lib/build.js';
+import { describeRun, runInL1 } from '../lib/l1.js';
+import { l1BootUnderLoad } from '../lib/l2-boot.js';
+import { NestedResults } from '../lib/l2-results.js';
+import { REPO_ROOT } from '../lib/paths.js';
+import { buildTinyKernel, tinyKernelUnavailable } from '../lib/tiny-kernel.js';
+import { workstation } from '../lib/topology.js';
+
+interface PciFn { bus: number; slot: number; function: number; qdevId: string; vendor: number; device: number; parentBridge: string | null }
+interface StatusJson {
+  gpus: { name: string; address: string; owner: string; functions: string[]; busy: boolean }[];
+  vms: { name: string; state: string; raw: string }[];
+  disagreements: string[];
+}
+interface LookJson {
+  drivers: Record<string, string>;
+  vms: Record<string, { off: boolean; status: { status?: string } | null; tree: PciFn[] }>;
+  status: StatusJson | null;
+  statusError: string | null;
+}
+interface HistoryStep { name: string; outcome: string; ms: number; error?: string }
+interface HistoryEntry { id: string; gpu: string; from: string; to: string; outcome: string; steps: HistoryStep[]; finalOwner: string; error?: string; requestedBy: string }
+interface HistoryJson { entries: HistoryEntry[]; total: number }
+interface JournalJson { switchId: string; from: string; to: string; current: string | null; phase: string; steps: HistoryStep[] }
+
+const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
+announceSkip('kvm switch through the helper', unavailable);
+
+const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
+const L = '/tmp/baton-lab';
+const CHECK = { 'vm-a': `${L}/vm-a.check.qmp`, 'vm-b': `${L}/vm-b.check.qmp` } as const;
+const VMS = ['vm-a', 'vm-b'] as const;
+const GPU_IDS = [[0, 0x1234, 0x1111], [1, 0x8086, 0x293e]];
+const HOST_DRIVERS = { [gpuA]: 'bochs-drm', [gpuAAudio]: 'snd_hda_intel' };
+const VFIO = { [gpuA]: 'vfio-pci', [gpuAAudio]: 'vfio-pci' };
+
+const MOVES = [
+  { name: 'move-1-vm-a', from: 'host', to: 'vm-a', steps: ['claim', 'reset', 'vbios', 'attach', 'verify'] },
+  { name: 'move-2-vm-b', from: 'vm-a', to: 'vm-b', steps: ['release', 'reset', 'vbios', 'attach', 'verify'] },
+  { name: 'move-3-host', from: 'vm-b', to: 'host', steps: ['release', 'return-to-host', 'verify'] },
+  { name: 'move-4-vm-a', from: 'host', to: 'vm-a', steps: ['claim', 'reset', 'vbios', 'attach', 'verify'] },
+] as const;
+const KILLS = [
+  { name: 'kill-reset', step: 'reset', from: 'vm-a', to: 'vm-b' },
+  { name: 'kill-attach', step: 'attach', from: 'host', to: 'vm-a' },
+  // Frozen in attach, vm-a left holding function 1 only, then killed.
+  { name: 'kill-attach-half', step: 'attach', from: 'host', to: 'vm-a' },
+] as const;
+/** Moves between the kills, to put the GPU where the next kill starts from. */
+const POSITIONING = ['move-5-host', 'move-6-host'] as const;
+
+describe.skipIf(unavailable)('KVM lab: switches through the real helper between nested VMs and the host', () => {
+  let r: NestedResults;
+  const look = (name: string) => r.json<LookJson>(`${name}-look`);
+  /** [function, vendor, device] of what a VM shows behind its root port in query-pci. */
+  const gpuIn = (name: string, vm: keyof typeof CHECK) => (look(name).vms[CHECK[vm]]?.tree ?? [])
+    .filter((f) => f.parentBridge === 'rp1').map((f) => [f.function, f.vendor, f.device]);
+  const ownerIn = (name: string) => {
+    const l = look(name);
+    if (!l.status) throw new Error(`${name}: no status from the helper (${l.statusError})`);
+    return l.status.gpus.find((g) => g.name === 'gpu-a')?.owner;
+  };
+  const history = () => r.json<HistoryJson>('history').entries;
+
+  /** Where the machine itself says the GPU is, from sysfs and both VMs' query-pci. */
+  function seenOwner(name: string): string {
+    const { drivers } = look(name);
+    const holders = VMS.filter((vm) => gpuIn(name, vm).length > 0);
+    if (holders.length > 1) return `conflict: ${holders.join(', ')}`;
+    const vfio = Object.values(drivers).filter((d) => d === 'vfio-pci').length;
+    if (holders.length === 1) {
+      const vm = holders[0]!;
+      // A VM owns the GPU only with both functions in its slot, and both on vfio-pci on the host.
+      if (JSON.stringify(gpuIn(name, vm)) !== JSON.stringify(GPU_IDS)) return `${vm} holds only ${JSON.stringify(gpuIn(name, vm))}`;
+      return vfio === 2 ? vm : `${vm} but drivers ${JSON.stringify(drivers)}`;
+    }
+    if (vfio === 2) return 'park';
+    if (JSON.stringify(drivers) === JSON.stringify(HOST_DRIVERS)) return 'host';
+    return `mixed ${JSON.stringify(drivers)}`;
+  }
+
+  beforeAll(async () => {
+    const tiny = await buildTinyKernel();
+    const run = await runInL1({
+      name: 'kvm-switch-helper',
+      topology: workstation,
+      boot: l1BootUnderLoad,
+      smp: 2,
+      argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/switch-helper-job.sh')],
+      env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
+      deadlineMs: 1_500_000,
+    });
+    r = new NestedResults(run.shareDir);
+    const facts = r.facts();
+    const lines = [`L1 run ${run.qemu.durationMs} ms, vm-a boot ${facts.vmaBootMs} ms, first helper up after ${facts.helper1UpMs} ms, job status ${run.status}`];
+    for (const m of [...MOVES.map((m) => m.name), ...POSITIONING, 'move-7-vm-a']) {
+      if (r.has(m)) lines.push(`${m}: baton switch exit ${r.cmd(m).rc} in ${r.cmd(m).wallMs} ms (node start-up included)`);
+    }
+    KILLS.forEach((k, i) => lines.push(`${k.name}: helper signalled ${facts[`${k.name}-killedAfterMs`]} ms after \`baton switch\` started; restarted helper up after ${facts[`helper${i + 2}UpMs`]} ms`));
+    if (r.has('history')) {
+      for (const e of [...history()].reverse()) {
+        lines.push(`history ${e.from} → ${e.to}: ${e.outcome}, owner ${e.finalOwner}; ${e.steps.map((s) => `${s.name} ${s.ms} ms${s.outcome === 'ok' ? '' : ` (${s.outcome})`}`).join(', ')}${e.error ? `; ${e.error}` : ''}`);
+      }
+    }
+    lines.push(`helper exit on SIGTERM: ${facts.helperExit} after ${facts.helperExitMs} ms`);
+    process.stdout.write(lines.map((l) => `[switch-helper] ${l}\n`).join(''));
+    if (run.status !== 0) throw new Error(describeRun(run));
+  }, 2_700_000);
+
+  it('the helper starts as root with a root-owned 0644 config and sees the GPU on the host', () => {
+    expect(r.facts().config).toBe('root:root 644 folder root:root 755');
+    expect(r.file('helper-1.log')).toMatch(/listening on \/tmp\/baton-lab\/helper\.sock/);
+    expect(look('start').drivers).toEqual(HOST_DRIVERS);
+    expect(ownerIn('start')).toBe('host');
+    expect(look('start').status?.vms.map((v) => [v.name, v.state])).toEqual([['vm-a', 'running'], ['vm-b', 'shut-off']]);
+  });
+
+  describe.each(MOVES)('$name: $from → $to', (move) => {
+    it('baton switch exits 0', () => {
+      const cmd = r.cmd(move.name);
+      expect(cmd.rc, `${cmd.out}\n${cmd.err}`).toBe(0);
+      expect(cmd.out).toContain(`gpu-a is on ${move.to}`);
+    });
+
+    it('sysfs, both VMs and the helper agree on the new owner', () => {
+      expect(look(move.name).drivers).toEqual(move.to === 'host' ? HOST_DRIVERS : VFIO);
+      for (const vm of VMS) expect(gpuIn(move.name, vm), vm).toEqual(vm === move.to ? GPU_IDS : []);
+      expect(seenOwner(move.name)).toBe(move.to);
+      expect(ownerIn(move.name)).toBe(move.to);
+    });
+  });
+
+  it('vm-b is started by the helper with the GPU and shut down to give it back', () => {
+    expect(look('move-2-vm-b').vms[CHECK['vm-b']]?.off).toBe(false);
+    expect(look('move-3-host').vms[CHECK['vm-b']]?.off).toBe(true);
+    expect(look('move-3-host').status?.vms.find((v) => v.name === 'vm-b')?.state).toBe('shut-off');
+    // vm-a (the tiny-kernel guest) keeps running throughout: it gave the GPU back by hot-unplug.
+    expect(look('move-3-host').vms[CHECK['vm-a']]?.status?.status).toBe('running');
+  });
+
+  it('baton history --json has every move with its steps, each ok with a duration in ms', () => {
+    const entries = [...history()].reverse().slice(0, MOVES.length);
+    expect(entries.map((e) => [e.from, e.to, e.outcome, e.requestedBy])).toEqual(MOVES.map((m) => [m.from, m.to, 'succeeded', 'cli']));
+    entries.forEach((e, i) => {
+      expect(e.steps.map((s) => s.name)).toEqual(MOVES[i]!.steps);
+      for (const s of e.steps) {
+        expect(s.outcome).toBe('ok');
+        expect(typeof s.ms).toBe('number');
+        expect(s.ms).toBeGreaterThanOrEqual(0);
+      }
+    });
+  });
+
+  describe.each(KILLS)('$name: helper killed during $step of $from → $to', (kill) => {
+    /** The journal record the killer saw when it signalled the helper. */
+    const journal = () => (JSON.parse(r.file(`${kill.name}-killer.json`) || '{"record":null}') as { record: JournalJson | null }).record;
+
+    it('was killed while the journal said the switch was in that step', () => {
+      expect(r.facts()[`${kill.name}-killerRc`], r.file(`${kill.name}-killer.err`)).toBe('0');
+      expect(journal()).toMatchObject({ from: kill.from, to: kill.to, current: kill.step, phase: 'forward' });
+      // The client lost its helper mid-switch.
+      expect(Number(r.facts()[`${kill.name}-clientRc`])).not.toBe(0);
+    });
+
+    it('the restarted helper recovered to a recorded owner that sysfs and the VMs agree with', () => {
+      const owner = ownerIn(`${kill.name}-recovered`);
+      expect([kill.from, kill.to]).toContain(owner);
+      expect(seenOwner(`${kill.name}-recovered`)).toBe(owner);
+      expect(look(`${kill.name}-recovered`).status?.gpus[0]?.busy).toBe(false);
+      expect(r.facts()[`${kill.name}-journalLeft`]).toBe('no');
+      expect(r.file(`helper-${KILLS.indexOf(kill) + 2}.log`)).toMatch(/recovered switch/);
+    });
+
+    it('history has the interrupted switch, and its error says the helper stopped during that step', () => {
+      const id = journal()?.switchId;
+      const entry = history().find((e) => e.id === id);
+      expect(entry, `no history entry ${id}`).toBeDefined();
+      expect(entry!.error).toMatch(new RegExp(`the helper stopped during ${kill.step}`));
+      expect(entry!.steps).toContainEqual(expect.objectContaining({ name: kill.step, outcome: 'failed', error: 'the helper stopped during this step' }));
+      expect(entry!.finalOwner).toBe(ownerIn(`${kill.name}-recovered`));
+      for (const s of entry!.steps) expect(s.ms).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  it('kill-reset: vm-a had already let go; recovery hot-plugged the GPU back into vm-a', () => {
+    expect(seenOwner('kill-reset-killed')).toBe('park');
+    expect(seenOwner('kill-reset-recovered')).toBe('vm-a');
+  });
+
+  it('kill-attach-half really left vm-a with function 1 alone in the slot, and recovery did not call that a success', () => {
+    expect(r.facts()['kill-attach-half-frozenWith']).not.toBe('both');
+    expect(gpuIn('kill-attach-half-half', 'vm-a')).toEqual([GPU_IDS[1]]);
+    expect(look('kill-attach-half-killed').drivers).toEqual(VFIO);
+    const id = journal('kill-attach-half')?.switchId;
+    expect(history().find((e) => e.id === id)?.outcome).not.toBe('succeeded');
+  });
+
+  it('after the recoveries the helper still moves the GPU', () => {
+    for (const name of [...POSITIONING, 'move-7-vm-a']) {
+      const cmd = r.cmd(name);
+      expect(cmd.rc, `${name}: ${cmd.out}\n${cmd.err}`).toBe(0);
+    }
+    expect(seenOwner('move-5-host')).toBe('host');
+    expect(seenOwner('move-6-host')).toBe('host');
+    expect(seenOwner('move-7-vm-a')).toBe('vm-a');
+  });
+
+  it('ends on SIGTERM while connected to a running VM', () => {
+    expect(r.facts().helperExit).toBe('0');
+  });
+
+  function journal(name: string): JournalJson | null {
+    return (JSON.parse(r.file(`${name}-killer.json`) || '{"record":null}') as { record: JournalJson | null }).record;
+  }
+});
