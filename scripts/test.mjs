@@ -17,7 +17,7 @@ function step(title, cmd, args, env = {}) {
 
 /** Why the labs cannot run here, or null when they can. */
 function labBlocker() {
-  if (process.env.BATON_SKIP_LAB) return 'BATON_SKIP_LAB is set';
+  if (process.env.BATON_LAB_SKIP || process.env.BATON_SKIP_LAB) return 'BATON_LAB_SKIP is set';
   for (const bin of ['/usr/bin/qemu-system-x86_64', '/bin/busybox']) {
     if (!existsSync(bin)) return `${bin} is missing (run test/lab/setup.sh, or let .ci/run install it)`;
   }
