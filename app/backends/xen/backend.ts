@@ -72,7 +72,9 @@ export interface XenBackendOptions {
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
-const DEFAULT_ATTACH_TIMEOUT_MS = 30_000;
+// Export normally takes a second or two; the Xen lab under load took over 80 s for a second
+// function (backend Reconfigured → Connected). Kept below the engine's 120 s attach step deadline.
+const DEFAULT_ATTACH_TIMEOUT_MS = 100_000;
 const STATE_POLL_MS = 250;
 const XENBUS_INITIALISED = 3;
 const XENBUS_CONNECTED = 4;
