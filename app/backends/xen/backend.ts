@@ -61,7 +61,7 @@ export interface XenBackendOptions {
   xenstorePath?: string;
   /** Deadline of each xl / xenstore command (default 60 s: libxl itself waits up to 10 s for a PV backend). */
   commandTimeoutMs?: number;
-  /** How long attachGpu waits for each function to be exported to the guest (default 30 s). */
+  /** How long attachGpu waits for each function to be exported to the guest (default 100 s). */
   attachTimeoutMs?: number;
   /** Added to the environment of every command (e.g. PATH / LD_LIBRARY_PATH of unpacked Xen tools). */
   env?: Readonly<Record<string, string>>;
