@@ -16,11 +16,9 @@ echo "vga=$vga hda=${vga%.0}.1" >"$OUT/gpu.txt"
 
 guests_up
 
-# The backend, from the compiled project, with the unpacked tools on its PATH.
-step backend-driver 600 node "$REPO/dist/test/lab/xen/backend-driver.js" "$vga" "${vga%.0}.1"
-cp "$OUT/backend-driver.err" "$OUT/backend-driver.log" 2>/dev/null
-# End to end: the helper claims the GPU from dom0 (xl pci-assignable-add), resets it and hands it to
-# vm-a, then moves it to vm-b (config written by the test). The driver left it on dom0's drivers.
+# End to end first, on guests nothing has been forced out of yet (a guest whose device was force-
+# detached while paused may not take a device again): the helper claims the GPU from dom0 (xl
+# pci-assignable-add), resets it and hands it to vm-a, moves it to vm-b, and gives it back to dom0.
 if [ -n "${BATON_E2E_CONFIG:-}" ]; then
   for dev in "$vga" "${vga%.0}.1"; do
     echo "$dev driver=$(basename "$(readlink "/sys/bus/pci/devices/$dev/driver" 2>/dev/null)")" \
@@ -42,8 +40,12 @@ if [ -n "${BATON_E2E_CONFIG:-}" ]; then
   step e2e-history 60 "$baton" history --json
   step e2e-pci-list-vm-b 30 xl pci-list vm-b
   step e2e-pci-list-vm-a 30 xl pci-list vm-a
+  step e2e-switch-host 300 "$baton" switch gpu-a host
   kill "$helper" 2>/dev/null
   cp /var/lib/baton/history.jsonl "$OUT/history.jsonl" 2>/dev/null
 fi
+# The backend, from the compiled project, with the unpacked tools on its PATH.
+step backend-driver 600 node "$REPO/dist/test/lab/xen/backend-driver.js" "$vga" "${vga%.0}.1"
+cp "$OUT/backend-driver.err" "$OUT/backend-driver.log" 2>/dev/null
 for vm in vm-a vm-b; do cp "/var/log/xen/console/guest-$vm.log" "$OUT/guest-$vm.log" 2>/dev/null; done
 mark scenario-end

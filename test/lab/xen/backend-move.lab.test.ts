@@ -171,7 +171,7 @@ describe('Xen backend in the Xen lab', () => {
     expect(rows(tidied.pciList['vm-a'])).toEqual([]);
   });
 
-  it('end to end through the helper: baton switch moves gpu-a host → vm-a → vm-b', (ctx) => {
+  it('end to end through the helper: baton switch moves gpu-a host → vm-a → vm-b → host', (ctx) => {
     const { lab, driver } = labOrSkip(ctx);
     const { vga, hda } = driver;
     okStage(driver, 'return-to-host');
@@ -180,7 +180,7 @@ describe('Xen backend in the Xen lab', () => {
       expect(s, `step ${name} ran (helper.log: ${lab.file('helper.log').slice(-2000)})`).toBeDefined();
       return s!;
     };
-    for (const name of ['e2e-switch-vm-a', 'e2e-switch-vm-b']) {
+    for (const name of ['e2e-switch-vm-a', 'e2e-switch-vm-b', 'e2e-switch-host']) {
       const s = step(name);
       expect(s.rc, `${name}: ${s.stdout}\n${s.stderr}`).toBe(0);
     }
