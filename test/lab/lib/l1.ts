@@ -62,7 +62,9 @@ export interface L1Job {
   boot?: (kernel: LabKernel, initrd: string) => Pick<L1Machine, 'kernelImage' | 'initrd' | 'append'> & { cpu?: string };
 }
 
-export const DEFAULT_APPEND = 'console=ttyS0 quiet intel_iommu=on panic=-1';
+// no_timer_check: under a loaded host, TCG can make the kernel's IO-APIC timer check fail ("timer doesn't
+// work through Interrupt-remapped IO-APIC") and panic the boot.
+export const DEFAULT_APPEND = 'console=ttyS0 quiet intel_iommu=on panic=-1 no_timer_check';
 
 export interface L1Result {
   /** The job's exit status; undefined if it never finished (see serialLog). */
