@@ -2,6 +2,7 @@
 // read-only root over 9p, and a writable results share; runs one job (argv) inside and collects its
 // exit status. buildL1Args is the reusable part (a Xen lab passes Xen as the kernel and
 // "VMLINUZ args,INITRD" as the initrd).
+import { LAB_CACHE } from './debs.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInitrd } from './initrd.js';
@@ -78,6 +79,16 @@ export interface L1Result {
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/**
+ * Writes the job's argv (one argument per line) into the results share, with the host paths the
+ * guest's init must keep visible although it covers their parents with tmpfs (the repository, the
+ * lab cache).
+ */
+export function writeJobFiles(shareDir: string, argv: string[]): void {
+  writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
+  writeFileSync(join(shareDir, 'keep.paths'), `${[REPO_ROOT, LAB_CACHE].join('\n')}\n`);
+}
+
 export async function runInL1(job: L1Job): Promise<L1Result> {
   for (const a of job.argv) if (a.includes('\n')) throw new Error(`job argument with a newline: ${JSON.stringify(a)}`);
   const kernel = prepareLabKernel();
@@ -88,7 +99,7 @@ export async function runInL1(job: L1Job): Promise<L1Result> {
   mkdirSync(shareDir, { recursive: true });
   const env = { PATH: GUEST_PATH, HOME: '/tmp', TERM: 'dumb', LAB_SHARE: '/run/lab', LAB_REPO: REPO_ROOT, ...job.env };
   const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...job.argv];
-  writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
+  writeJobFiles(shareDir, argv);
   const serialLog = join(outDir, 'serial.log');
   const boot = job.boot?.(kernel, initrd) ?? { kernelImage: kernel.vmlinuz, initrd, append: DEFAULT_APPEND };
   const args = buildL1Args({

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { buildInitrd } from '../lib/initrd.js';
 import { prepareLabKernel, type LabKernel } from '../lib/kernel.js';
-import { buildL1Args } from '../lib/l1.js';
+import { buildL1Args, writeJobFiles } from '../lib/l1.js';
 import { LAB_OUT } from '../lib/paths.js';
 import { qemuAvailable, runQemu, type QemuResult } from '../lib/qemu.js';
 import { fetchXenArtifacts, type XenArtifacts } from './artifacts.js';
@@ -116,7 +116,7 @@ export async function runXenLab({ xen, kernel, initrd }: XenLabInputs, deadlineM
     XEN_ROOT: xen.xenRoot, GUEST_KERNEL: kernel.vmlinuz, GUEST_RAMDISK: guestRamdisk, ...job?.env,
   };
   const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', job?.scenario ?? SCENARIO];
-  writeFileSync(join(shareDir, 'job.argv'), `${argv.join('\n')}\n`);
+  writeJobFiles(shareDir, argv);
   const machine = xenMachine();
   writeFileSync(join(outDir, 'machine.json'), `${JSON.stringify(machine, null, 2)}\n`);
   const args = buildL1Args({

@@ -27,9 +27,21 @@ mount -t devtmpfs devtmpfs "$R/dev"
 mkdir -p "$R/dev/pts" "$R/dev/shm"
 mount -t devpts devpts "$R/dev/pts"
 mount -t tmpfs tmpfs "$R/dev/shm"
+# A second view of the host root, for the paths the tmpfs mounts below would hide.
+mkdir -p /host-view
+mount -t 9p -o "$P9,ro,cache=loose" host /host-view || die "mount the second view of the host root"
 for d in /tmp /run /var/lib /var/log /var/tmp /var/cache; do mount -t tmpfs tmpfs "$R$d" || die "tmpfs on $d"; done
 mkdir -p "$R/run/lab"
 mount -t 9p -o "$P9" results "$R/run/lab" || die "mount results share"
+# The repository and the lab cache may live under one of those folders (a clone in /tmp, the cache
+# in /var/cache): bind them back from the second view.
+if [ -f "$R/run/lab/keep.paths" ]; then
+  while IFS= read -r keep; do
+    case "$keep" in /tmp/*|/run/*|/var/lib/*|/var/log/*|/var/tmp/*|/var/cache/*)
+      mkdir -p "$R$keep" && mount -o bind "/host-view$keep" "$R$keep" || die "bind $keep";;
+    esac
+  done < "$R/run/lab/keep.paths"
+fi
 
 # The host has no modules for this kernel: put a link to the unpacked ones in a layer over /usr/lib.
 mkdir -p /layer/modules
