@@ -27,9 +27,10 @@ mount -t devtmpfs devtmpfs "$R/dev"
 mkdir -p "$R/dev/pts" "$R/dev/shm"
 mount -t devpts devpts "$R/dev/pts"
 mount -t tmpfs tmpfs "$R/dev/shm"
-# A second view of the host root, for the paths the tmpfs mounts below would hide.
+# A second view of the host root (a bind mount: 9p serves one mount per share), for the paths the
+# tmpfs mounts below would hide; mounts made later under $R do not show through it.
 mkdir -p /host-view
-mount -t 9p -o "$P9,ro,cache=loose" host /host-view || die "mount the second view of the host root"
+mount -o bind "$R" /host-view || die "bind a second view of the host root"
 for d in /tmp /run /var/lib /var/log /var/tmp /var/cache; do mount -t tmpfs tmpfs "$R$d" || die "tmpfs on $d"; done
 mkdir -p "$R/run/lab"
 mount -t 9p -o "$P9" results "$R/run/lab" || die "mount results share"
