@@ -1,7 +1,7 @@
 // Claim: every function of a GPU (and the peers the user lets move with it) goes to vfio-pci.
 // Nothing is left half-done: a failing step undoes the ones before it.
 import { planClaim, type HandoffPolicy } from '../../domain/handoff/policy.js';
-import type { Gpu } from '../../domain/inventory/model.js';
+import type { Gpu, Inventory } from '../../domain/inventory/model.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import { UndoStack } from '../../domain/undo-stack.js';
 import { readInventory } from '../inventory.js';
@@ -40,17 +40,21 @@ export async function underVgaLock(ctx: HandoffContext, gpu: Gpu, work: () => Pr
 
 /** Finds the GPU an address names: its display function, or any of its companions. */
 export function findGpu(ctx: HandoffContext, address: PciAddress): Gpu {
+  return locateGpu(ctx, address).gpu;
+}
+
+/** The GPU with the inventory it was read from, so a caller needs one sysfs walk, not two. */
+function locateGpu(ctx: HandoffContext, address: PciAddress): { gpu: Gpu; inventory: Inventory } {
   const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
   const gpu = inventory.gpus.find((g) => g.functions.some((f) => f.address === address));
-  if (gpu) return gpu;
+  if (gpu) return { gpu, inventory };
   const fn = inventory.functions.find((f) => f.address === address);
   throw new HandoffRefused(address, [fn ? `${address} is not a GPU or a function of one (class ${fn.class ?? 'unknown'})` : `no PCI device ${address} in ${ctx.sysfs.root}`]);
 }
 
 export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy: HandoffPolicy): Promise<ClaimResult> {
   const started = Date.now();
-  const gpu = findGpu(ctx, address);
-  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
+  const { gpu, inventory } = locateGpu(ctx, address);
   const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy);
   if (plan.refusals.length) throw new HandoffRefused(gpu.address, plan.refusals);
 
