@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostPort, StepName } from '../../../app/domain/switch/ports.js';
 import type { VmBackend } from '../../../app/domain/vm/port.js';
-import { Journal } from '../../../app/helper/engine/journal.js';
+import { JournalBook } from '../../../app/helper/engine/journal.js';
 import { RegistryOwnerBook } from '../../../app/helper/engine/owner-book.js';
 import { HelperService } from '../../../app/helper/engine/service.js';
-import { createSimulatedWorkstation, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
+import { createSimulatedWorkstation, type FaultSpec, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
 
@@ -49,6 +49,11 @@ export interface Harness {
   killer: Killer;
   history: HistoryStore;
   owners: RegistryOwnerBook;
+  journals: JournalBook;
+  /** What the helper logged (one line per switch, late calls). */
+  logs: string[];
+  /** Plants a fault as the step starts (forward), so earlier looks at the machine do not meet it. */
+  faultAtStep(step: StepName, fault: FaultSpec): void;
   /** A fresh helper (new process) over the same files and the same world. */
   restart(): Harness;
 }
@@ -67,15 +72,28 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
   const history = HistoryStore.open(join(dir, 'history.jsonl'));
   const owners = new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json')));
   const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
+  const journals = new JournalBook(join(dir, 'journal'), sim.config.gpus.map((g) => g.name));
+  const logs: string[] = [];
   const service = new HelperService({
-    config: sim.config, host, backendFor, journal: new Journal(join(dir, 'journal.json')), owners, history,
-    stepDeadlineMs: deadlines,
-    beforeStep: (step) => {
+    config: sim.config, host, backendFor, journals, owners, history, log: (line) => logs.push(line),
+    stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs,
+    beforeStep: (step, phase) => {
       killer.step = step;
+      const fault = phase === 'forward' ? armed.get(step) : undefined;
+      if (fault) {
+        armed.delete(step);
+        sim.injectFault(fault);
+      }
     },
   });
+  const armed = new Map<StepName, FaultSpec>();
+  // A kill is armed for a step of the next switch, not for the looks before it.
+  service.subscribe((e) => {
+    if (e.kind === 'switch-ended' || e.kind === 'switch-started') killer.step = null;
+  });
   const harness: Harness = {
-    sim, dir, service, killer, history, owners,
+    sim, dir, service, killer, history, owners, journals, logs,
+    faultAtStep: (step, fault) => void armed.set(step, fault),
     restart: () => {
       history.close();
       return makeHarness(options, stepDeadlineMs, { sim, dir });
