@@ -6,7 +6,7 @@ import { CLIENT_REQUESTERS, type HistoryEntry } from '../../domain/history/entry
 import type { HistoryPage, HistoryQuery as StoreQuery } from '../../domain/history/query.js';
 import type { Gpu } from '../../domain/inventory/model.js';
 import { reconcileOwnership } from '../../domain/ownership/reconcile.js';
-import type { OwnershipRecord } from '../../domain/ownership/registry.js';
+import { isUncertain, type OwnershipRecord } from '../../domain/ownership/registry.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import type { BackendFor, HostPort, Owner, Requester } from '../../domain/switch/ports.js';
 import type { BatonService, GpuStatus, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult, VmStatusEntry } from '../../domain/switch/service.js';
@@ -235,15 +235,37 @@ export class HelperService implements BatonService {
   private async reconcileGpu(g: GpuConfig): Promise<string[]> {
     const resolved = await this.resolveGpu(g.name).catch((err: Error) => err);
     if (resolved instanceof Error) return [`GPU ${g.name} is configured but absent: ${resolved.message}; switches of it are refused until it is back.`];
-    const vms = await observeVms({ ...this.deps, ...(this.deps.observeDeadlineMs !== undefined ? { observeDeadlineMs: this.deps.observeDeadlineMs } : {}) });
-    const drivers = await this.deps.host.drivers(resolved.functions);
-    const record = this.deps.owners.recordOf(g.name);
-    const registry = { version: 1 as const, gpus: record ? { [g.name]: record } : {} };
-    const result = reconcileOwnership({ registry, gpus: [{ name: g.name, functions: resolved.functions }], drivers, vms, now: new Date().toISOString() });
-    const next: OwnershipRecord | undefined = result.registry.gpus[g.name];
-    if (next) this.deps.owners.replaceRecord(g.name, next);
+    let result = await this.reconcileOnce(resolved);
+    const next = result.registry.gpus[g.name];
+    const repairNotes: string[] = [];
+    if (next && isUncertain(next.owner)) {
+      // Still lost or wedged, with no VM holding it and every VM answering: functions split between
+      // host drivers and vfio-pci. Parking it (claim is idempotent) is how a reconcile proves where it is.
+      const seen = await this.engine.look(resolved);
+      if (seen.owner === 'mixed' && seen.unknown.length === 0) {
+        try {
+          await withDeadline(this.deps.host.claim(resolved.address, { movablePeers: g.movablePeers, allowBootVga: g.allowBootVga, loadVfioModule: g.loadVfioModule }),
+            this.deps.undoDeadlineMs ?? 60_000, `park ${g.name} on ${this.deps.host.stubDriver}`);
+          repairNotes.push(`GPU ${g.name} was ${next.owner} with its functions split between drivers; parked it on ${this.deps.host.stubDriver}.`);
+        } catch (err) {
+          repairNotes.push(`GPU ${g.name} is ${next.owner} and parking it failed: ${(err as Error).message}`);
+        }
+        this.deps.owners.replaceRecord(g.name, next);
+        result = await this.reconcileOnce(resolved);
+      }
+    }
+    const saved: OwnershipRecord | undefined = result.registry.gpus[g.name];
+    if (saved) this.deps.owners.replaceRecord(g.name, saved);
     const late = this.engine.pendingLate(g.name);
     const lateNote = late.length ? [`GPU ${g.name} waits for calls past their deadline: ${late.join('; ')}; it is looked at again when they end.`] : [];
-    return [...result.disagreements.map((d) => d.message), ...lateNote];
+    return [...result.disagreements.map((d) => d.message), ...repairNotes, ...lateNote];
+  }
+
+  private async reconcileOnce(gpu: ResolvedGpu) {
+    const vms = await observeVms({ ...this.deps, ...(this.deps.observeDeadlineMs !== undefined ? { observeDeadlineMs: this.deps.observeDeadlineMs } : {}) });
+    const drivers = await this.deps.host.drivers(gpu.functions);
+    const record = this.deps.owners.recordOf(gpu.name);
+    const registry = { version: 1 as const, gpus: record ? { [gpu.name]: record } : {} };
+    return reconcileOwnership({ registry, gpus: [{ name: gpu.name, functions: gpu.functions }], drivers, vms, now: new Date().toISOString() });
   }
 }

@@ -4,6 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BatonConfig } from '../../../app/domain/config/index.js';
 import type { HostPort, StepName } from '../../../app/domain/switch/ports.js';
 import type { VmBackend } from '../../../app/domain/vm/port.js';
 import { JournalBook } from '../../../app/helper/engine/journal.js';
@@ -52,15 +53,38 @@ export interface Harness {
   journals: JournalBook;
   /** What the helper logged (one line per switch, late calls). */
   logs: string[];
+  /** Called before each step is acted on (forward, unwinding, parking). */
+  onStep: ((step: StepName, phase: string) => void)[];
   /** Plants a fault as the step starts (forward), so earlier looks at the machine do not meet it. */
   faultAtStep(step: StepName, fault: FaultSpec): void;
-  /** A fresh helper (new process) over the same files and the same world. */
-  restart(): Harness;
+  /** The helper dies now: no port call answers it and nothing it writes reaches the disk. */
+  kill(): void;
+  /** A fresh helper (new process) over the same files and the same world (optionally another config). */
+  restart(config?: BatonConfig): Harness;
 }
 
-export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }): Harness {
+/** The journals of a helper that can die: once killed, its writes never reach the disk. */
+class MortalJournalBook extends JournalBook {
+  constructor(dir: string, gpus: readonly string[], private readonly killer: Killer) {
+    super(dir, gpus);
+  }
+
+  override for(gpu: string) {
+    const journal = super.for(gpu);
+    const killer = this.killer;
+    return new Proxy(journal, {
+      get(target, prop, receiver) {
+        if ((prop === 'write' || prop === 'clear') && killer.killed) return () => {};
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+}
+
+export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }, configOverride?: BatonConfig): Harness {
   const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'baton-engine-'));
   const sim = existing?.sim ?? createSimulatedWorkstation({ speed: 0, stateDir: dir, ...options });
+  const config = configOverride ?? sim.config;
   const killer: Killer = { armAt: null, killed: false, step: null };
   const host = killable<HostPort>(sim.host, killer);
   const backends = new Map<VmBackend, VmBackend>();
@@ -70,15 +94,22 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     return backends.get(real)!;
   };
   const history = HistoryStore.open(join(dir, 'history.jsonl'));
-  const owners = new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json')));
+  const registryFile = new OwnershipStore(join(dir, 'ownership.json'));
+  const owners = new RegistryOwnerBook({ load: () => registryFile.load(), save: (r) => void (killer.killed || registryFile.save(r)) });
+  const mortalHistory = {
+    append: (e: Parameters<HistoryStore['append']>[0]) => void (killer.killed || history.append(e)),
+    get: (id: string) => history.get(id),
+    query: (q: Parameters<HistoryStore['query']>[0]) => history.query(q),
+  };
   const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
-  const journals = new JournalBook(join(dir, 'journal'), sim.config.gpus.map((g) => g.name));
+  const journals = new MortalJournalBook(join(dir, 'journal'), config.gpus.map((g) => g.name), killer);
   const logs: string[] = [];
   const service = new HelperService({
-    config: sim.config, host, backendFor, journals, owners, history, log: (line) => logs.push(line),
+    config, host, backendFor, journals, owners, history: mortalHistory, log: (line) => logs.push(line),
     stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs,
     beforeStep: (step, phase) => {
       killer.step = step;
+      for (const hook of onStep) hook(step, phase);
       const fault = phase === 'forward' ? armed.get(step) : undefined;
       if (fault) {
         armed.delete(step);
@@ -87,16 +118,21 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     },
   });
   const armed = new Map<StepName, FaultSpec>();
+  const onStep: Harness['onStep'] = [];
   // A kill is armed for a step of the next switch, not for the looks before it.
   service.subscribe((e) => {
     if (e.kind === 'switch-ended' || e.kind === 'switch-started') killer.step = null;
   });
   const harness: Harness = {
     sim, dir, service, killer, history, owners, journals, logs,
+    onStep,
     faultAtStep: (step, fault) => void armed.set(step, fault),
-    restart: () => {
+    kill: () => {
+      killer.killed = true;
+    },
+    restart: (next) => {
       history.close();
-      return makeHarness(options, stepDeadlineMs, { sim, dir });
+      return makeHarness(options, stepDeadlineMs, { sim, dir }, next ?? configOverride);
     },
   };
   return harness;
