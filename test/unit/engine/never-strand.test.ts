@@ -1,10 +1,9 @@
 // Issue 8's findings, each tried the way a careful reviewer broke the old engine: two GPUs at once,
 // late answers, hung undos, a kernel writer stuck, crashes between the history and the journal,
 // journals for GPUs that are gone, VMs that cannot be asked, reconcile beside a switch, an absent GPU.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BatonConfig } from '../../../app/domain/config/index.js';
 import { GPU_A, GPU_B } from '../../../app/helper/simulate/index.js';
 import { statusSchema } from '../../../app/protocol/helper-protocol.js';
 import { makeHarness, realOwner, settle, type Harness } from './harness.js';
@@ -27,9 +26,6 @@ function ownersAgree(h: Harness) {
   }
 }
 
-function withGpu(config: BatonConfig, name: string, match: BatonConfig['gpus'][number]['match']): BatonConfig {
-  return { ...config, gpus: config.gpus.map((g) => (g.name === name ? { ...g, match } : g)) };
-}
 
 describe('1: one journal per GPU', () => {
   it('a switch of GPU B ending while GPU A is mid-switch leaves A journaled; a kill then is recovered', async () => {
