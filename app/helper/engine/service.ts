@@ -112,6 +112,11 @@ export class HelperService implements BatonService {
     return () => this.listeners.delete(listener);
   }
 
+  /** No switch, reconcile or late-call check runs or waits, and no call past its deadline is out. */
+  isIdle(): boolean {
+    return this.deps.config.gpus.every((g) => !this.queue.isBusy(g.name) && this.engine.pendingLate(g.name).length === 0);
+  }
+
   /** Resolves once no switch, reconcile or late-call check is running or waiting. */
   idle(): Promise<void> {
     return this.queue.idle();
