@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runScenario, scenario, type RunReport } from './model.js';
 
-const RUNS = Number(process.env.BATON_MODEL_RUNS ?? 60);
+const RUNS = Number(process.env.BATON_MODEL_RUNS ?? 100);
 const SEED = process.env.BATON_MODEL_SEED ? Number(process.env.BATON_MODEL_SEED) : Math.floor(Math.random() * 2 ** 31);
 const PATH = process.env.BATON_MODEL_PATH;
 

@@ -146,7 +146,8 @@ function check(world: ModelWorld, answered: SwitchResult[], started: Set<string>
     for (const e of entries) ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
     for (const [id, n] of ids) if (n > 1) say(`switch ${id} has ${n} history entries`);
     const folded = new Map<string, number>();
-    for (const e of entries) for (const c of e.coalesced ?? []) if (c.switchId !== e.id) folded.set(c.switchId, (folded.get(c.switchId) ?? 0) + 1);
+    // Entries that fold a request in (one asker or several asking the same move: one entry).
+    for (const e of entries) for (const id of new Set((e.coalesced ?? []).map((c) => c.switchId).filter((id) => id !== e.id))) folded.set(id, (folded.get(id) ?? 0) + 1);
     for (const r of answered) {
       if (r.outcome === 'superseded') {
         const n = folded.get(r.switchId) ?? 0;

@@ -1,0 +1,26 @@
+// Scenarios the model run found, kept as they were printed (fast-check counterexamples), so they run
+// every time whatever the seed. Each names what it caught.
+import { describe, expect, it } from 'vitest';
+import { runScenario, type Scenario } from './model.js';
+
+const cases: { name: string; scenario: Scenario }[] = [
+  {
+    // seed 606661446 path 102: the same move asked twice while waiting, then replaced: two askers of
+    // one superseded id folded into the winner (the check now counts entries, not askers).
+    name: 'a waiting move asked twice, then superseded, is folded into exactly one entry',
+    scenario: { commands: [{ kind: 'unresponsive', vm: 'linux-dev', times: 2 }, { kind: 'switch', gpu: 'gpu-b', target: 'linux-dev', requestedBy: 'shortcut', uid: 1001 }, { kind: 'release-hangs', outcome: 'proceed' }, { kind: 'switch', gpu: 'gpu-b', target: 'win11', requestedBy: 'browser', uid: 1000 }, { kind: 'wait', ms: 2 }, { kind: 'host-fault', operation: 'release', gpu: 'gpu-b', fault: 'timeout', times: 1 }, { kind: 'switch', gpu: 'gpu-b', target: 'win11', requestedBy: 'tray', uid: 1000 }, { kind: 'switch', gpu: 'gpu-a', target: 'host', requestedBy: 'browser', uid: 1001 }, { kind: 'release-hangs', outcome: 'fail' }, { kind: 'switch', gpu: 'gpu-b', target: 'vm-xen', requestedBy: 'tray', uid: 1000 }, { kind: 'vm-fault', operation: 'state', vm: 'vm-xen', fault: 'timeout', times: 1 }, { kind: 'host-fault', operation: 'romFile', gpu: 'gpu-a', fault: 'hang', times: 1 }, { kind: 'host-fault', operation: 'reset', gpu: 'any', fault: 'wedged', times: 2 }], landSeed: 21, end: 'fail' },
+  },
+  {
+    // seed 252603717 path 37: a kill armed for start-up that the start-up did not reach must not
+    // kill the helper later, mid-switch (the model disarms it once the helper is up).
+    name: 'a kill armed for start-up, then a switch',
+    scenario: { commands: [{ kind: 'wait', ms: 10 }, { kind: 'unwedge' }, { kind: 'kill', after: 2, duringStart: 30, inFlight: 'fail' }, { kind: 'switch', gpu: 'gpu-a', target: 'win11', requestedBy: 'browser', uid: 1001 }], landSeed: 1666953745, end: 'proceed' },
+  },
+];
+
+describe('model regressions', () => {
+  it.each(cases)('$name', async ({ scenario }) => {
+    const report = await runScenario(scenario);
+    expect(report.violations).toEqual([]);
+  }, 60_000);
+});
