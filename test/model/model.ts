@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isUncertain } from '../../app/domain/ownership/registry.js';
+import type { StepName } from '../../app/domain/switch/ports.js';
 import type { SwitchResult } from '../../app/domain/switch/service.js';
 import { GPU_A, GPU_B, type FaultKind, type Operation } from '../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../app/helper/store/history-store.js';
@@ -26,6 +27,8 @@ export type Command =
   | { kind: 'host-fault'; operation: (typeof HOST_OPS)[number]; gpu: 'gpu-a' | 'gpu-b' | 'any'; fault: FaultKind; times: number }
   | { kind: 'vm-fault'; operation: (typeof VM_OPS)[number]; vm: string; fault: Exclude<FaultKind, 'wedged'>; times: number }
   | { kind: 'unresponsive'; vm: string; times: number }
+  /** A fault for the operations of a step, planted as that step of the next switch starts. */
+  | { kind: 'step-fault'; step: StepName; fault: FaultKind }
   | { kind: 'release-hangs'; outcome: 'proceed' | 'fail' }
   | { kind: 'unwedge' }
   | { kind: 'reconcile' }
@@ -48,10 +51,11 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('host-fault' as const), operation: fc.constantFrom(...HOST_OPS), gpu: fc.constantFrom('gpu-a' as const, 'gpu-b' as const, 'any' as const), fault: fc.constantFrom<FaultKind>('error', 'timeout', 'hang', 'wedged'), times: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('vm-fault' as const), operation: fc.constantFrom(...VM_OPS), vm, fault: fc.constantFrom('error' as const, 'timeout' as const, 'hang' as const), times: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unresponsive' as const), vm, times: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release-hangs' as const), outcome: fc.constantFrom('proceed' as const, 'fail' as const) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('step-fault' as const), step: fc.constantFrom<StepName>('release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'), fault: fc.constantFrom<FaultKind>('error', 'timeout', 'hang', 'hang', 'wedged') }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release-hangs' as const), outcome: fc.constantFrom('proceed' as const, 'fail' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unwedge' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconcile' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.constantFrom(0, 2, 10, 40) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.constantFrom(0, 5, 40, 150) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill' as const), after: fc.integer({ min: 0, max: 40 }), duringStart: fc.option(fc.integer({ min: 0, max: 30 }), { nil: null }), inFlight: fc.constantFrom('proceed' as const, 'fail' as const) }) },
 );
 
@@ -80,16 +84,23 @@ export interface RunReport {
   kills: number;
   outcomes: Record<string, number>;
   uncertainAtEnd: number;
+  /** What the helpers logged, for reading a failure. */
+  logs: string[];
 }
 
-/** Waits until the helper has nothing running, no call past its deadline and the world no hang. */
+/**
+ * Lets everything end: what runs runs to its end (a hung call meets its deadline), and only then
+ * are the hangs still out released, as `release` says (late successes or late failures), until the
+ * helper has nothing running, no call past its deadline, and the world no hang.
+ */
 async function quiesce(world: ModelWorld, release: 'proceed' | 'fail'): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    world.sim.releaseHangs(release);
-    if (world.helper.service.isIdle() && world.sim.hangingCalls().length === 0) {
+  for (let i = 0; i < 600; i++) {
+    const service = world.helper.service;
+    if (service.isIdle() && world.sim.hangingCalls().length === 0) {
       await sleep(5);
-      if (world.helper.service.isIdle() && world.sim.hangingCalls().length === 0) return;
+      if (service.isIdle() && world.sim.hangingCalls().length === 0) return;
     }
+    if (!service.isRunning()) world.sim.releaseHangs(release);
     await sleep(5);
   }
 }
@@ -172,8 +183,10 @@ export async function runScenario(sc: Scenario): Promise<RunReport> {
   const started = new Set<string>();
   const outcomes: Record<string, number> = {};
   let kills = 0;
+  const logs: string[] = [];
   const track = () => {
     for (const id of world.helper.started) started.add(id);
+    logs.push(...world.helper.logs.splice(0));
   };
   for (const cmd of sc.commands) {
     const helper = world.helper;
@@ -194,6 +207,9 @@ export async function runScenario(sc: Scenario): Promise<RunReport> {
       }
       case 'vm-fault':
         world.sim.injectFault({ operation: cmd.operation as Operation, vm: cmd.vm, kind: cmd.fault, times: cmd.times });
+        break;
+      case 'step-fault':
+        world.armed.set(cmd.step, cmd.fault);
         break;
       case 'unresponsive':
         world.sim.injectFault({ operation: 'state', vm: cmd.vm, kind: 'hang', times: cmd.times });
@@ -222,6 +238,7 @@ export async function runScenario(sc: Scenario): Promise<RunReport> {
     }
   }
   world.sim.clearFaults();
+  world.armed.clear();
   await quiesce(world, sc.end);
   track();
   const violations = check(world, answered, started, 'after the run', kills > 0);
@@ -237,7 +254,8 @@ export async function runScenario(sc: Scenario): Promise<RunReport> {
     violations.push(`after a restart: status fails: ${(err as Error).message}`);
   }
   after.history.close();
+  track();
   const registry = new OwnershipStore(join(world.dir, 'ownership.json')).load().registry;
   const uncertainAtEnd = Object.values(registry.gpus).filter((r) => isUncertain(r.owner)).length;
-  return { violations, kills, outcomes, uncertainAtEnd };
+  return { violations, kills, outcomes, uncertainAtEnd, logs };
 }

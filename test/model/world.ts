@@ -9,14 +9,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEntry } from '../../app/domain/history/entry.js';
-import type { HostPort } from '../../app/domain/switch/ports.js';
+import type { HostPort, StepName } from '../../app/domain/switch/ports.js';
 import type { ServiceEvent } from '../../app/domain/switch/service.js';
 import type { VmBackend } from '../../app/domain/vm/port.js';
 import { startService } from '../../app/helper/compose.js';
 import { JournalBook } from '../../app/helper/engine/journal.js';
 import { RegistryOwnerBook } from '../../app/helper/engine/owner-book.js';
 import { HelperService } from '../../app/helper/engine/service.js';
-import { createSimulatedWorkstation, type SimulatedWorkstation } from '../../app/helper/simulate/index.js';
+import { createSimulatedWorkstation, HOST_OPERATIONS, type FaultKind, type Operation, type SimulatedWorkstation } from '../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../app/helper/store/ownership-store.js';
 
@@ -85,10 +85,18 @@ export interface Helper {
   started: Set<string>;
 }
 
+/** The simulated operations that carry each step (a fault armed for a step lands on them). */
+const STEP_OPERATIONS: Record<StepName, Operation[]> = {
+  release: ['detach', 'shutdown'], claim: ['claim'], reset: ['reset'], vbios: ['romFile'],
+  attach: ['attach', 'start'], 'return-to-host': ['release'], verify: ['passthroughDevices'],
+};
+
 export interface ModelWorld {
   sim: SimulatedWorkstation;
   dir: string;
   helper: Helper;
+  /** Faults planted as the named step of a switch starts (forward), for the operations that carry it. */
+  armed: Map<StepName, FaultKind>;
   /** Starts a fresh helper over the same files (after the old one died). A kill may be armed for
    *  its start-up (`killAt` await points in): then it resolves once the new helper died too. */
   startHelper(landsAtDeath: () => boolean, killAt?: number): Promise<Helper>;
@@ -104,7 +112,7 @@ export async function makeWorld(landsAtDeath: () => boolean): Promise<ModelWorld
   const dir = mkdtempSync(join(tmpdir(), 'baton-model-'));
   const sim = createSimulatedWorkstation({ speed: 0, stateDir: dir, vms: { 'vm-xen': { state: 'shut-off' } } });
   const world: ModelWorld = {
-    sim, dir, helper: undefined as unknown as Helper,
+    sim, dir, helper: undefined as unknown as Helper, armed: new Map(),
     async startHelper(lands, killAt = Infinity) {
       world.helper?.history.close();
       const life = new Life(lands);
@@ -139,6 +147,16 @@ export async function makeWorld(landsAtDeath: () => boolean): Promise<ModelWorld
         config: sim.config, host, backendFor, owners, history: mortalHistory,
         journals: new MortalJournals(join(dir, 'journal'), sim.config.gpus.map((g) => g.name), life),
         log: (line) => logs.push(line), stepDeadlineMs: deadlines, undoDeadlineMs: MODEL_DEADLINE_MS, observeDeadlineMs: MODEL_DEADLINE_MS,
+        beforeStep: (step, phase) => {
+          const kind = phase === 'forward' ? world.armed.get(step) : undefined;
+          if (kind === undefined || life.dead) return;
+          world.armed.delete(step);
+          for (const operation of STEP_OPERATIONS[step]) {
+            const isHost = (HOST_OPERATIONS as readonly string[]).includes(operation);
+            if (kind === 'wedged' && !isHost) continue;
+            sim.injectFault({ operation, kind: kind === 'wedged' && !isHost ? 'error' : kind });
+          }
+        },
       });
       const started = new Set<string>();
       service.subscribe((e: ServiceEvent) => {

@@ -112,6 +112,11 @@ export class HelperService implements BatonService {
     return () => this.listeners.delete(listener);
   }
 
+  /** Some GPU's queue is running a switch, a reconcile, a recovery or a late-call check. */
+  isRunning(): boolean {
+    return this.deps.config.gpus.some((g) => this.queue.isBusy(g.name));
+  }
+
   /** No switch, reconcile or late-call check runs or waits, and no call past its deadline is out. */
   isIdle(): boolean {
     return this.deps.config.gpus.every((g) => !this.queue.isBusy(g.name) && this.engine.pendingLate(g.name).length === 0);
