@@ -50,7 +50,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('switch' as const), gpu, target: fc.constantFrom('host', 'park', ...VMS), requestedBy: fc.constantFrom('cli' as const, 'tray' as const, 'shortcut' as const, 'browser' as const), uid: fc.integer({ min: 1000, max: 1003 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('host-fault' as const), operation: fc.constantFrom(...HOST_OPS), gpu: fc.constantFrom('gpu-a' as const, 'gpu-b' as const, 'any' as const), fault: fc.constantFrom<FaultKind>('error', 'timeout', 'hang', 'wedged'), times: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('vm-fault' as const), operation: fc.constantFrom(...VM_OPS), vm, fault: fc.constantFrom('error' as const, 'timeout' as const, 'hang' as const), times: fc.integer({ min: 1, max: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unresponsive' as const), vm, times: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('unresponsive' as const), vm, times: fc.integer({ min: 2, max: 8 }) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('step-fault' as const), step: fc.constantFrom<StepName>('release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'), fault: fc.constantFrom<FaultKind>('error', 'timeout', 'hang', 'hang', 'wedged') }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release-hangs' as const), outcome: fc.constantFrom('proceed' as const, 'fail' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unwedge' as const) }) },

@@ -16,6 +16,18 @@ const cases: { name: string; scenario: Scenario }[] = [
     name: 'a kill armed for start-up, then a switch',
     scenario: { commands: [{ kind: 'wait', ms: 10 }, { kind: 'unwedge' }, { kind: 'kill', after: 2, duringStart: 30, inFlight: 'fail' }, { kind: 'switch', gpu: 'gpu-a', target: 'win11', requestedBy: 'browser', uid: 1001 }], landSeed: 1666953745, end: 'proceed' },
   },
+  {
+    // Written to check the model's power: fails when the engine stops watching a call past its
+    // deadline (the late detach lands and the registry still says win11).
+    name: 'a detach that hangs past its deadline, then completes',
+    scenario: { commands: [{ kind: 'switch', gpu: 'gpu-a', target: 'win11', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 40 }, { kind: 'step-fault', step: 'release', fault: 'hang' }, { kind: 'switch', gpu: 'gpu-a', target: 'linux-dev', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 40 }], landSeed: 5, end: 'proceed' },
+  },
+  {
+    // Fails when observe takes a VM that does not answer for one that holds nothing (the GPU is
+    // recorded parked while win11 has it).
+    name: 'a switch away from a VM that stops answering',
+    scenario: { commands: [{ kind: 'switch', gpu: 'gpu-a', target: 'win11', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 150 }, { kind: 'unresponsive', vm: 'win11', times: 8 }, { kind: 'switch', gpu: 'gpu-a', target: 'host', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 150 }], landSeed: 5, end: 'proceed' },
+  },
 ];
 
 describe('model regressions', () => {
