@@ -79,12 +79,12 @@ describe('2: fenced deadlines', () => {
     expect((await h.service.switchGpu({ gpu: 'gpu-a', target: 'linux-dev', requestedBy: 'cli' })).outcome).toBe('succeeded');
   });
 
-  it('a claim that answers after its deadline, released as a failure, leaves the GPU recorded where it is', async () => {
+  it.each(['proceed', 'fail'] as const)('a claim that answers after its deadline (%s) leaves the GPU recorded where it is', async (late) => {
     const h = await fresh();
     h.faultAtStep('claim', { operation: 'claim', kind: 'hang' });
     const r = await h.service.switchGpu({ gpu: 'gpu-a', target: 'win11', requestedBy: 'cli' });
     expect(r.outcome).not.toBe('succeeded');
-    h.sim.releaseHangs('fail');
+    h.sim.releaseHangs(late);
     await settle();
     await h.service.idle();
     ownersAgree(h);
