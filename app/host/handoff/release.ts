@@ -19,7 +19,7 @@ export interface ReleaseResult {
   ms: number;
 }
 
-export async function releaseGpu(ctx: HandoffContext, address: PciAddress, policy: Pick<HandoffPolicy, 'movablePeers'>): Promise<ReleaseResult> {
+export async function releaseGpu(ctx: HandoffContext, address: PciAddress, policy: Pick<HandoffPolicy, 'movablePeers' | 'hostDriver'>): Promise<ReleaseResult> {
   const started = Date.now();
   const gpu = findGpu(ctx, address);
   const peers = gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a) || ctx.memory.driverOf(a) !== undefined);
@@ -48,7 +48,8 @@ export async function releaseGpu(ctx: HandoffContext, address: PciAddress, polic
         await binder.leaveVfio(fn);
       }
       for (const fn of functions) {
-        const original = ctx.memory.driverOf(fn);
+        // The config's hostDriver decides for the display function; the others go back where they came from.
+        const original = fn === gpu.address && policy.hostDriver ? policy.hostDriver : ctx.memory.driverOf(fn);
         step = `give ${fn} back to ${original ?? 'the driver the kernel matches'}`;
         const from = onVfio.includes(fn) ? 'vfio-pci' : binder.driverOf(fn);
         const to = await binder.bindHost(fn, original);
