@@ -7,6 +7,7 @@ import { checkRomForDevice } from '../../domain/vbios/device.js';
 import { claimGpu, findGpu } from '../../host/handoff/claim.js';
 import { deviceLane, type HandoffContext } from '../../host/handoff/context.js';
 import { releaseGpu } from '../../host/handoff/release.js';
+import type { LaneWedge } from '../../host/kernel/kernel-writer.js';
 import { readInventory } from '../../host/inventory.js';
 import { readRomFile } from '../../host/rom/files.js';
 import { captureRomInLane, readDeviceIds } from '../../host/rom/capture.js';
@@ -21,6 +22,16 @@ export class RealHost implements HostPort {
     private readonly ctx: HandoffContext,
     private readonly roms: RomStore,
   ) {}
+
+  /** GPUs whose kernel writer has a call stuck in the kernel (their calls fail with EWEDGED). */
+  kernelWedges(): LaneWedge[] {
+    return this.ctx.writer.wedged();
+  }
+
+  /** Kills a wedged GPU's writer child; it works again once the child is gone (reconcile may try this). */
+  abandonKernelWriter(gpu: PciAddress): void {
+    this.ctx.writer.abandon(gpu);
+  }
 
   async inventory(): Promise<Inventory> {
     return readInventory({ sysfsRoot: this.ctx.sysfs.root });

@@ -172,3 +172,14 @@ function dedupe(problems: TrustProblem[]): TrustProblem[] {
     return true;
   });
 }
+
+/** Every program and file the config makes root run (start.argv[0], xl configFile), with its VM. */
+export function checkConfigPrograms(config: { vms: readonly ({ name: string; backend: string; start?: { argv: readonly string[] }; configFile?: string })[] }, opts: TrustOptions = {}): TrustProblem[] {
+  const problems: TrustProblem[] = [];
+  for (const vm of config.vms) {
+    const program = vm.start?.argv[0];
+    if (program) problems.push(...checkProgramPath(program, { ...opts, executable: true }).map((p) => ({ ...p, problem: `${p.problem} (start.argv[0] of VM ${vm.name})` })));
+    if (vm.configFile) problems.push(...checkProgramPath(vm.configFile, opts).map((p) => ({ ...p, problem: `${p.problem} (configFile of VM ${vm.name})` })));
+  }
+  return dedupe(problems);
+}

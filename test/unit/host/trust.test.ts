@@ -9,7 +9,7 @@ import { setXattr } from '../../../native/libc.js';
 import { checkConfigFileOwnership, loadTrustedConfigFile } from '../../../app/host/config/load.js';
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclWriters, encodeAcl, parseAcl, type AclEntry } from '../../../app/host/trust/acl.js';
 import { openAppendNoFollow, replaceFileAtomic } from '../../../app/host/trust/files.js';
-import { checkProgramPath, checkStatePath, checkStatePaths, describeProblem } from '../../../app/host/trust/paths.js';
+import { checkConfigPrograms, checkProgramPath, checkStatePath, checkStatePaths, describeProblem } from '../../../app/host/trust/paths.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) process.stderr.write('SKIPPED test/unit/host/trust.test.ts (root checks): not running as root, so no file can be root-owned here\n');
@@ -210,5 +210,23 @@ describe.skipIf(!isRoot)('trusted paths (as root)', () => {
     const fd = openAppendNoFollow(join(dir, 'log'));
     closeSync(fd);
     expect(existsSync(join(dir, 'log'))).toBe(true);
+  });
+});
+
+describe.skipIf(!isRoot)('programs the config makes root run (as root)', () => {
+  it('names the VM whose start.argv[0] or xl configFile others could change', () => {
+    const open = mkdtempSync('/var/lib/baton-trust-programs-');
+    try {
+      chmodSync(open, 0o777);
+      const cfg = join(open, 'vm.cfg');
+      writeFileSync(cfg, 'name="x"\n', { mode: 0o644 });
+      const problems = checkConfigPrograms({ vms: [
+        { name: 'win', backend: 'qmp', start: { argv: [process.execPath] } },
+        { name: 'xen-a', backend: 'xen', configFile: cfg },
+      ] }).map(describeProblem);
+      expect(problems).toEqual([`${open} is writable by others (configFile of VM xen-a)`]);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
   });
 });

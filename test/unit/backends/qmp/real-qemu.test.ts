@@ -1,4 +1,5 @@
 // The QMP client and backend against real, guestless QEMU processes (TCG).
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { PciAddress } from '../../../../app/domain/pci-address.js';
@@ -219,6 +220,24 @@ describe.skipIf(unavailable !== null)('QMP against real QEMU', () => {
       expect(await backend.shutdown('vm-a', { deadlineMs: 1_000 })).toEqual({ outcome: 'already-off' });
     } finally {
       backend.processOf('vm-a')?.kill('SIGKILL');
+    }
+  });
+
+  it('starts QEMU in the configured working folder (start.cwd), and in / without one', async () => {
+    const cwd = tempDir();
+    const backend = new QmpBackend({ vms: [
+      { name: 'vm-a', socketPath: path.join(tempDir(), 'a.sock'), argv: guestlessArgv({ paused: true }), cwd },
+      { name: 'vm-b', socketPath: path.join(tempDir(), 'b.sock'), argv: guestlessArgv({ paused: true }) },
+    ] });
+    backends.push(backend);
+    try {
+      const a = await backend.start('vm-a', {});
+      const b = await backend.start('vm-b', {});
+      expect(fs.readlinkSync(`/proc/${a.pid}/cwd`)).toBe(fs.realpathSync(cwd));
+      expect(fs.readlinkSync(`/proc/${b.pid}/cwd`)).toBe('/');
+    } finally {
+      backend.processOf('vm-a')?.kill('SIGKILL');
+      backend.processOf('vm-b')?.kill('SIGKILL');
     }
   });
 
