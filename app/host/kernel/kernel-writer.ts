@@ -87,6 +87,8 @@ export class KernelWriteTimeout extends KernelWriteError {
     readonly wedged = false,
     readonly settled: Promise<LateOutcome> | null = null,
     action?: string,
+    /** The GPU whose lane it was. */
+    readonly gpu: PciAddress | null = null,
   ) {
     super(path, value, 'ETIMEDOUT', wedged
       ? `no answer from the kernel within ${deadlineMs} ms; the call may still be blocked in the kernel and land later`
@@ -222,7 +224,7 @@ class ChildLane implements KernelLane {
     if (job !== this.inflight) {
       const at = this.queue.indexOf(job);
       if (at >= 0) this.queue.splice(at, 1);
-      job.reject(new KernelWriteTimeout(job.path, job.value, job.deadlineMs, false, null, job.action));
+      job.reject(new KernelWriteTimeout(job.path, job.value, job.deadlineMs, false, null, job.action, this.gpu));
       return;
     }
     let settle!: (outcome: LateOutcome) => void;
@@ -231,7 +233,7 @@ class ChildLane implements KernelLane {
     const cleared = new Promise<void>((resolve) => (clear = resolve));
     const stuck = job.action ?? `writing ${JSON.stringify(job.value.trim())} to ${job.path}`;
     this.stuck = { job, settle, clear, wedge: { gpu: this.gpu, stuck, since: new Date(), settled, cleared } };
-    job.reject(new KernelWriteTimeout(job.path, job.value, job.deadlineMs, true, settled, job.action));
+    job.reject(new KernelWriteTimeout(job.path, job.value, job.deadlineMs, true, settled, job.action, this.gpu));
     for (const queued of this.queue.splice(0)) {
       clearTimeout(queued.timer);
       queued.reject(new KernelWriterWedged(queued.path, queued.value, this.gpu, this.stuck.wedge, queued.action));
@@ -327,4 +329,17 @@ export class ChildKernelWriter implements KernelWriter {
   close(): void {
     for (const lane of this.lanes.values()) lane.close();
   }
+}
+
+/**
+ * The wedge behind a failed host call, wherever it is wrapped (HandoffFailed, ResetFailed, RomError
+ * keep their cause): the GPU whose lane is stuck, and how the stuck call ends. Null when the
+ * failure is not a kernel call stuck past its deadline.
+ */
+export function wedgeOf(err: unknown): { gpu: PciAddress | null; settled: Promise<LateOutcome> | null } | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof KernelWriterWedged) return { gpu: e.gpu, settled: e.wedge.settled };
+    if (e instanceof KernelWriteTimeout && e.wedged) return { gpu: e.gpu, settled: e.settled };
+  }
+  return null;
 }

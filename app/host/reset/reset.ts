@@ -28,8 +28,8 @@ export interface ResetResult {
 
 /** `code`: EINUSE (a process holds the GPU's VFIO nodes: nothing was done), EWEDGED, ETIMEDOUT, or an errno name. */
 export class ResetFailed extends Error {
-  constructor(readonly address: PciAddress, readonly method: string, readonly reason: string, readonly code?: string) {
-    super(`${address}: ${method === 'auto' ? 'reset' : `${method} reset`} failed: ${reason}`);
+  constructor(readonly address: PciAddress, readonly method: string, readonly reason: string, readonly code?: string, cause?: unknown) {
+    super(`${address}: ${method === 'auto' ? 'reset' : `${method} reset`} failed: ${reason}`, cause === undefined ? undefined : { cause });
     this.name = 'ResetFailed';
   }
 }
@@ -61,7 +61,7 @@ export async function resetGpu(ctx: HandoffContext, address: PciAddress, method:
         const busRefused = err instanceof ResetFailed && (err.code === 'ENOTTY' || (err.code === 'EINVAL' && err.method === 'bus'));
         if (!busRefused || gpu.functions.length < 2 || gpu.parentBridge === null) throw err;
         if (method === 'auto' && canHotReset(ctx, gpu)) return { gpu: gpu.address, resets: await hotReset(ctx, lane, gpu), ms: Date.now() - started };
-        throw new ResetFailed(err.address, err.method, `${err.reason}; the GPU's ${gpu.functions.length} functions share its bus, so there is no per-function bus reset: claim it (baton gpu claim) and use --method hot_reset`, err.code);
+        throw new ResetFailed(err.address, err.method, `${err.reason}; the GPU's ${gpu.functions.length} functions share its bus, so there is no per-function bus reset: claim it (baton gpu claim) and use --method hot_reset`, err.code, err.cause);
       }
     }
   }
@@ -80,23 +80,23 @@ async function resetFunction(ctx: HandoffContext, lane: KernelLane, address: Pci
     try {
       await write('reset_method', method);
     } catch (err) {
-      if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code);
+      if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code, err);
       const code = err instanceof KernelWriteError ? err.code : '';
       const listed = previous?.split(/\s+/).includes(method) ?? false;
       const reason = code !== 'EINVAL' ? (err as Error).message
         : listed ? `the kernel lists ${method} for this device but refuses it now (EINVAL: its check no longer passes)`
           : `this device does not support ${method} (it offers: ${previous || 'none'})`;
-      throw new ResetFailed(address, method, reason, code || undefined);
+      throw new ResetFailed(address, method, reason, code || undefined, err);
     }
   }
   const t0 = Date.now();
   try {
     await write('reset', '1');
   } catch (err) {
-    if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code);
+    if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code, err);
     const code = err instanceof KernelWriteError ? err.code : '';
     const reason = code === 'ENOTTY' ? 'no working reset method (ENOTTY)' : (err as Error).message;
-    throw new ResetFailed(address, method, reason, code || undefined);
+    throw new ResetFailed(address, method, reason, code || undefined, err);
   } finally {
     if (method !== 'auto' && previous !== undefined) await write('reset_method', previous || 'default').catch(() => undefined);
   }
@@ -119,7 +119,7 @@ async function hotReset(ctx: HandoffContext, lane: KernelLane, gpu: Gpu): Promis
       ENODEV: 'no slot or bus reset is possible for this device',
       EINVAL: 'the kernel refused the group list',
     };
-    throw new ResetFailed(gpu.address, 'hot_reset', `${(err as Error).message}${why[code] ? `: ${why[code]}` : ''}`, code || undefined);
+    throw new ResetFailed(gpu.address, 'hot_reset', `${(err as Error).message}${why[code] ? `: ${why[code]}` : ''}`, code || undefined, err);
   }
   const ms = Date.now() - t0;
   return gpu.functions.map((f) => ({ address: f.address, method: 'hot_reset', ms, vendorAfter: verifyAnswers(ctx, f.address, 'hot_reset') }));

@@ -79,7 +79,7 @@ export async function captureRomInLane(addressText: string, lane: Pick<KernelLan
     answer = (await lane.call({ op: 'rom', path: prep.romPath, maxBytes: options.maxBytes ?? MAX_ROM_BYTES }, options.deadlineMs ?? ROM_DEADLINE_MS, `reading the ROM of ${prep.address}`)) as typeof answer;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    throw new RomError((err as Error).message, [], typeof code === 'string' ? code : undefined);
+    throw new RomError((err as Error).message, [], typeof code === 'string' ? code : undefined, err);
   }
   return finish(prep, {
     ...(answer.data !== undefined ? { data: new Uint8Array(Buffer.from(answer.data, 'base64')) } : {}),

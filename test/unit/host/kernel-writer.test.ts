@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PciAddress } from '../../../app/domain/pci-address.js';
-import { ChildKernelWriter, KernelWriteError, KernelWriterWedged, KernelWriteTimeout } from '../../../app/host/kernel/kernel-writer.js';
+import { HandoffFailed } from '../../../app/host/handoff/errors.js';
+import { ChildKernelWriter, KernelWriteError, KernelWriterWedged, KernelWriteTimeout, wedgeOf } from '../../../app/host/kernel/kernel-writer.js';
+import { ResetFailed } from '../../../app/host/reset/reset.js';
 
 const A = '0000:01:00.0' as PciAddress;
 const B = '0000:02:00.0' as PciAddress;
@@ -128,5 +130,21 @@ describe('ChildKernelWriter', () => {
     expect(err).toBeInstanceOf(KernelWriteError);
     expect((err as KernelWriteError).code).toBe('ENOENT'); // open of the container node
     expect((err as Error).message).toContain(`VFIO hot reset of ${A} failed: ENOENT`);
+  });
+
+  it('wedgeOf finds the stuck lane behind the errors the host wraps it in; other failures are not wedges', async () => {
+    const w = writer();
+    const t = (await w.forGpu(A).write({ path: fifo(), value: '1', deadlineMs: 300 }).catch((e: unknown) => e)) as KernelWriteTimeout;
+    const wedged = (await w.forGpu(A).write({ path: join(dir, 'x'), value: '1' }).catch((e: unknown) => e)) as KernelWriterWedged;
+    const handoff = new HandoffFailed(A, `take ${A} off vfio-pci`, t);
+    const reset = new ResetFailed(A, 'flr', t.message, t.code, t);
+    expect(wedgeOf(handoff)).toMatchObject({ gpu: A });
+    expect(wedgeOf(reset)).toMatchObject({ gpu: A });
+    expect(wedgeOf(new HandoffFailed(A, 'x', wedged))?.gpu).toBe(A);
+    expect(handoff.code).toBe('ETIMEDOUT');
+    expect(new HandoffFailed(A, 'x', wedged).code).toBe('EWEDGED');
+    const plain = await w.forGpu(B).write({ path: join(dir, 'missing', 'x'), value: '1' }).catch((e: unknown) => e);
+    expect(wedgeOf(new HandoffFailed(B, 'x', plain as Error))).toBeNull();
+    w.abandon(A);
   });
 });
