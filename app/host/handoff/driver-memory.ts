@@ -1,9 +1,9 @@
 // The driver each function had before Baton moved it to vfio-pci, kept on disk so that a release
 // in another process (or after a restart) gives every function back to the driver it came from.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address.js';
-import { replaceFileAtomic } from '../trust/files.js';
+import { readFileNoFollow, replaceFileAtomic } from '../trust/files.js';
 
 export interface RememberedFunction {
   /** null when the function had no driver. */
@@ -31,7 +31,7 @@ export class DriverMemory {
 
   private load(): MemoryFile {
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<MemoryFile>;
+      const data = JSON.parse(readFileNoFollow(this.file).toString('utf8')) as Partial<MemoryFile>;
       return { functions: data.functions ?? {}, consoles: data.consoles ?? {} };
     } catch {
       return { functions: {}, consoles: {} };

@@ -1,7 +1,9 @@
 // Reads a PCI function's option ROM through sysfs: enable (write "1"), read, and always disable (write "0").
+import { resolve } from 'node:path';
 import { parsePciAddress, type PciAddress } from '../../domain/pci-address.js';
 import type { DeviceIds } from '../../domain/vbios/types.js';
 import { Sysfs } from '../sysfs/sysfs.js';
+import { DeviceInUse, InUseGuard } from '../vfio/holders.js';
 import type { KernelLane } from '../kernel/kernel-writer.js';
 import { RomError } from './errors.js';
 import { MAX_ROM_BYTES, realFs, type RomFs } from './files.js';
@@ -12,6 +14,8 @@ export interface CaptureOptions {
   sysfsRoot?: string;
   fs?: RomFs;
   maxBytes?: number;
+  /** /proc to scan for holders of the device's VFIO nodes; default /proc when sysfsRoot is the live /sys. */
+  procRoot?: string;
 }
 
 export interface CapturedRom {
@@ -60,9 +64,25 @@ function finish(prep: PreparedCapture, outcome: ToggleOutcome): CapturedRom {
   return { address, bytes: outcome.data, ids: prep.ids, bootVga: prep.bootVga, shadow: prep.bootVga, notes };
 }
 
+/** Refuses (errno EINUSE) when a process holds the device's group node or VFIO cdev: a guest may be using its ROM BAR. */
+function refuseIfHeld(prep: PreparedCapture, sysfsRoot: string, procRoot: string | undefined): void {
+  const live = resolve(sysfsRoot) === '/sys';
+  if (!live && procRoot === undefined) return;
+  const sysfs = new Sysfs(sysfsRoot);
+  const groupLink = sysfs.linkName(`bus/pci/devices/${prep.address}/iommu_group`);
+  const group = groupLink !== undefined && /^\d+$/.test(groupLink) ? Number(groupLink) : null;
+  try {
+    new InUseGuard({ sysfs, procRoot: procRoot ?? '/proc', devVfio: '/dev/vfio', forcePast: 0 }).check({ address: prep.address, iommuGroup: group, functions: [prep.address] }, `read the ROM of ${prep.address}`);
+  } catch (err) {
+    if (err instanceof DeviceInUse) throw new RomError(err.message, [], err.code, err);
+    throw err;
+  }
+}
+
 /** In-process, for the root CLI (a one-shot process). The helper uses captureRomInLane. */
 export function captureRom(addressText: string, options: CaptureOptions = {}): CapturedRom {
   const prep = prepare(addressText, options.sysfsRoot ?? '/sys');
+  refuseIfHeld(prep, options.sysfsRoot ?? '/sys', options.procRoot);
   return finish(prep, toggleRom(options.fs ?? realFs, prep.romPath, options.maxBytes ?? MAX_ROM_BYTES));
 }
 

@@ -3,7 +3,7 @@
 // where it points), an existing one is opened with O_NOFOLLOW, and a replacement is atomic: a temp
 // file beside it, fsynced, renamed over (rename replaces a link itself, never its target), then
 // the folder fsynced so the rename lasts.
-import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -13,6 +13,16 @@ const O_CLOEXEC = 0o2000000;
 /** Opens without following a final symbolic link (ELOOP when it is one). */
 export function openNoFollow(path: string, flags: number, mode = 0o644): number {
   return openSync(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/** Reads a whole state file without following a final link (ELOOP when it is one). */
+export function readFileNoFollow(path: string): Buffer {
+  const fd = openNoFollow(path, O_RDONLY | constants.O_NONBLOCK);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Creates a new file; EEXIST when anything, a link included, already has the name. */

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { setXattr } from '../../../native/libc.js';
 import { checkConfigFileOwnership, loadTrustedConfigFile } from '../../../app/host/config/load.js';
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclWriters, encodeAcl, parseAcl, type AclEntry } from '../../../app/host/trust/acl.js';
-import { openAppendNoFollow, replaceFileAtomic } from '../../../app/host/trust/files.js';
+import { openAppendNoFollow, readFileNoFollow, replaceFileAtomic } from '../../../app/host/trust/files.js';
 import { checkConfigPrograms, checkProgramPath, checkStatePath, checkStatePaths, describeProblem } from '../../../app/host/trust/paths.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -227,6 +227,21 @@ describe.skipIf(!isRoot)('programs the config makes root run (as root)', () => {
       expect(problems).toEqual([`${open} is writable by others (configFile of VM xen-a)`]);
     } finally {
       rmSync(open, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('no-follow reads', () => {
+  it('a state file replaced by a link is not read through it', () => {
+    const dir = mkdtempSync('/var/lib/baton-trust-read-');
+    try {
+      writeFileSync(join(dir, 'secret'), 'root-only');
+      symlinkSync(join(dir, 'secret'), join(dir, 'drivers.json'));
+      expect(() => readFileNoFollow(join(dir, 'drivers.json'))).toThrow(/ELOOP/);
+      writeFileSync(join(dir, 'plain.json'), '{}');
+      expect(readFileNoFollow(join(dir, 'plain.json')).toString()).toBe('{}');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
