@@ -78,7 +78,8 @@ const gpu = z.strictObject({
   allowBootVga: z.boolean().default(false),
   loadVfioModule: z.boolean().default(true),
   /** The driver the GPU's display function is bound to when it returns to the host (its other
-   *  functions go back to the drivers they had); by default the one it had before it left. */
+   *  functions go back to the drivers they had); by default the one it had before it left. In a Xen
+   *  dom0, xl pci-assignable-remove -r rebinds the driver xl remembered, and this is not used. */
   hostDriver: z.string().regex(/^[a-z0-9_-]+$/, 'expected a kernel driver name like amdgpu or nvidia').optional(),
   /** DRM connectors wired to this GPU (monitors can also name their GPU). */
   monitors: z.array(connector).default([]),
