@@ -10,6 +10,7 @@ import { XenBackend } from '../backends/xen/index.js';
 import { handoffContext } from '../host/handoff/context.js';
 import { ChildKernelWriter } from '../host/kernel/kernel-writer.js';
 import { RomStore } from '../host/rom/store.js';
+import { checkProgramPath, describeProblem } from '../host/trust/paths.js';
 import { RealHost } from './adapters/real-host.js';
 import { XenHost } from './adapters/xen-host.js';
 import { readInventory } from '../host/inventory.js';
@@ -25,7 +26,12 @@ export type XenBackendFactory = (vms: XenVm[]) => VmBackend;
 
 /** The real Xen backend (xl and xenstore on dom0's PATH). */
 export const realXenBackend: XenBackendFactory = (vms) =>
-  new XenBackend({ vms: vms.map((v) => ({ name: v.name, domain: v.domain ?? v.name, ...(v.configFile ? { configFile: v.configFile } : {}), ...(v.guestSlot ? { gpuSlot: v.guestSlot.addr } : {}) })) });
+  new XenBackend({ vms: vms.map((v) => ({ name: v.name, domain: v.domain ?? v.name, ...(v.configFile ? { configFile: v.configFile } : {}), ...(v.guestSlot ? { gpuSlot: v.guestSlot.addr } : {}) })), fileProblems: programProblems });
+
+/** Programs and files the config makes root run: root-owned, not writable by others, folders up to / too. */
+function programProblems(path: string): string[] {
+  return checkProgramPath(path).map(describeProblem);
+}
 
 function slotOf(vm: VmConfig) {
   return vm.guestSlot?.bus ? { gpuSlot: { bus: vm.guestSlot.bus, slot: vm.guestSlot.addr } } : {};
@@ -36,7 +42,10 @@ export function backendsFromConfig(config: BatonConfig, xen: XenBackendFactory |
   const qmpVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'qmp' }> => v.backend === 'qmp');
   const libvirtVms = config.vms.filter((v): v is Extract<VmConfig, { backend: 'libvirt' }> => v.backend === 'libvirt');
   const xenVms = config.vms.filter((v): v is XenVm => v.backend === 'xen');
-  const qmp = new QmpBackend({ vms: qmpVms.map((v) => ({ name: v.name, socketPath: v.socket, ...(v.start ? { argv: v.start.argv } : {}), ...slotOf(v) })) });
+  const qmp = new QmpBackend({
+    vms: qmpVms.map((v) => ({ name: v.name, socketPath: v.socket, ...(v.start ? { argv: v.start.argv } : {}), ...(v.start?.cwd ? { cwd: v.start.cwd } : {}), ...slotOf(v) })),
+    programProblems,
+  });
   const libvirt = new LibvirtBackend({ vms: libvirtVms.map((v) => ({ name: v.name, uri: v.uri, domain: v.domain ?? v.name, ...slotOf(v) })) });
   if (xenVms.length && !xen) throw new Error(`VMs ${xenVms.map((v) => v.name).join(', ')} use the Xen backend, which this build does not include`);
   const xenBackend = xenVms.length && xen ? xen(xenVms) : null;

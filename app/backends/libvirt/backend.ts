@@ -11,6 +11,7 @@ import {
   VmNotRunningError,
   VmProtocolError,
   VmStartFailedError,
+  VmTimeoutError,
   isVmBackendError,
   type VmBackendError,
 } from '../../domain/vm/errors.js';
@@ -18,6 +19,7 @@ import type {
   AttachGpuRequest, AttachGpuResult, DetachGpuOptions, DetachGpuResult, GuestSlot, ShutdownOptions, ShutdownResult,
   StartOptions, StartResult, Unsubscribe, VmBackend, VmEvent, VmEventListener, VmName, VmStatus, VmSummary,
 } from '../../domain/vm/port.js';
+import { shutdownAbandonedMessage, shutdownWait } from '../../domain/vm/port.js';
 import { domainFacts, plugDevices, unplugAndConfirm, virsh, withXmlFile, type DomainHandle } from './device-plug.js';
 import { freeRootPorts, type DomainFacts } from './domain-xml.js';
 import { DomstateFormatError, parseDomstate } from './domstate.js';
@@ -127,6 +129,7 @@ export class LibvirtBackend implements VmBackend {
 
   async shutdown(vm: VmName, options: ShutdownOptions): Promise<ShutdownResult> {
     const handle = this.handle(vm);
+    const { waitMs, force } = shutdownWait(options);
     const initial = await this.state(vm);
     if (initial.state === 'shut-off') return { outcome: 'already-off' };
     if (initial.state !== 'crashed') {
@@ -135,7 +138,10 @@ export class LibvirtBackend implements VmBackend {
         throw error;
       });
       if (!asked) return { outcome: 'already-off' };
-      if (await this.waitForState(vm, 'shut-off', options.deadlineMs)) return { outcome: 'graceful' };
+      if (await this.waitForState(vm, 'shut-off', waitMs)) return { outcome: 'graceful' };
+      if (!force) throw new VmTimeoutError(shutdownAbandonedMessage(vm, waitMs), this.context(vm), 'shutdown', waitMs);
+    } else if (!force) {
+      throw new VmInvalidRequestError(`${vm} has crashed and cannot shut down by itself; it keeps its devices until it is destroyed (virsh destroy), or set release.forceAfterSeconds to let Baton do that`, this.context(vm));
     }
     const destroyed = await virsh(handle, ['destroy', '--domain', handle.domain]).then(() => true, (error: unknown) => {
       // It powered off between the last look and destroy.

@@ -7,12 +7,14 @@ import {
   VmInvalidRequestError,
   VmNotFoundError,
   VmNotRunningError,
+  VmTimeoutError,
   isVmBackendError,
 } from '../../domain/vm/errors.js';
 import type {
   AttachGpuRequest, AttachGpuResult, DetachGpuOptions, DetachGpuResult, GuestSlot, ShutdownOptions, ShutdownResult,
   StartOptions, StartResult, Unsubscribe, VmBackend, VmEvent, VmEventListener, VmName, VmStatus, VmSummary,
 } from '../../domain/vm/port.js';
+import { shutdownAbandonedMessage, shutdownWait } from '../../domain/vm/port.js';
 import { QmpClient } from './client.js';
 import { hostAddressFromDeviceId } from './device-ids.js';
 import { vfioDeviceArgs, vfioFunctions } from './gpu-request.js';
@@ -26,6 +28,8 @@ export interface QmpVmConfig {
   socketPath: string;
   /** How to start it: argv[0] is the QEMU binary; no QMP monitor in it (the backend adds one at socketPath). */
   argv?: readonly string[];
+  /** The working folder of the started QEMU (the config's start.cwd); default /. */
+  cwd?: string;
   /** Where the GPU goes when a request names no slot, e.g. { bus: 'rp1', slot: 0 }. */
   gpuSlot?: GuestSlot;
 }
@@ -35,6 +39,11 @@ export interface QmpBackendOptions {
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
   startTimeoutMs?: number;
+  /**
+   * Why root must not run this program (owned by someone else, writable by others, folders on the
+   * way too); checked before every start. The helper passes the host's trust check; empty: run it.
+   */
+  programProblems?: (path: string) => string[];
 }
 
 // After the guest powered off (or quit was sent), how long QEMU gets to exit.
@@ -111,8 +120,9 @@ export class QmpBackend implements VmBackend {
       if (error instanceof VmNotRunningError) return { outcome: 'already-off' };
       throw error;
     }
+    const { waitMs, force } = shutdownWait(options);
     const guestOff = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => finish(false), options.deadlineMs);
+      const timer = setTimeout(() => finish(false), waitMs);
       const stopEvents = client.onEvent((event) => { if (event.event === 'SHUTDOWN' && event.data.guest === true) finish(true); });
       const stopDisconnect = client.onDisconnect(() => finish(true));
       function finish(graceful: boolean) {
@@ -124,6 +134,7 @@ export class QmpBackend implements VmBackend {
     });
     await client.execute('system_powerdown');
     const graceful = await guestOff;
+    if (!graceful && !force) throw new VmTimeoutError(shutdownAbandonedMessage(vm, waitMs), this.context(vm), 'shutdown', waitMs);
     // Also after a guest power-off: with -no-shutdown QEMU would stay and keep the GPU open.
     await client.execute('quit', undefined, { timeoutMs: EXIT_GRACE_MS }).catch((error: unknown) => {
       if (!(error instanceof VmConnectionLostError)) throw error;
@@ -140,10 +151,13 @@ export class QmpBackend implements VmBackend {
       throw error;
     });
     if (running) throw new VmAlreadyRunningError(`${vm} is already running`, this.context(vm));
+    const untrusted = this.options.programProblems?.(config.argv[0]!) ?? [];
+    if (untrusted.length) throw new VmInvalidRequestError(`${vm}: refusing to run ${config.argv[0]} as root: ${untrusted.join('; ')}`, this.context(vm));
     const gpuArgs = options.withGpu ? vfioDeviceArgs(vfioFunctions(vm, options.withGpu), this.slotFor(vm, options.withGpu.guestSlot)) : [];
     const { process, client } = await launchQemu({
       ...this.clientOptions(config),
       argv: [...config.argv, ...gpuArgs],
+      ...(config.cwd ? { cwd: config.cwd } : {}),
       deadlineMs: options.deadlineMs ?? this.options.startTimeoutMs ?? 30_000,
     });
     this.processes.set(vm, process);

@@ -66,6 +66,8 @@ export class QemuProcess {
 export interface LaunchOptions extends Omit<QmpClientOptions, 'negotiate'> {
   /** QEMU command line, argv[0] the binary; must not contain a QMP monitor (one is added at socketPath). */
   argv: readonly string[];
+  /** The working folder of the QEMU process; default / (never the helper's own). */
+  cwd?: string;
   deadlineMs: number;
 }
 
@@ -78,6 +80,7 @@ export async function launchQemu(options: LaunchOptions): Promise<{ process: Qem
   fs.rmSync(options.socketPath, { force: true });
   const child = spawn(binary, [...args, '-qmp', `unix:${options.socketPath},server=on,wait=off`], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: options.cwd ?? '/',
   });
   const qemu = new QemuProcess(child);
   const started = Date.now();

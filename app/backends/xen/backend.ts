@@ -24,6 +24,7 @@ import type {
   AttachGpuRequest, AttachGpuResult, DetachGpuOptions, DetachGpuResult, ShutdownOptions, ShutdownResult,
   StartOptions, StartResult, Unsubscribe, VmBackend, VmEventListener, VmName, VmStatus, VmSummary,
 } from '../../domain/vm/port.js';
+import { shutdownAbandonedMessage, shutdownWait } from '../../domain/vm/port.js';
 import {
   XenFormatError, describePciBackend, parseAssignableList, parseXenstoreLs, parseXlList, parseXlListLong, parseXlPciList,
   pciBackendFromEntries, pciBackendPath, vmStateFromFlags,
@@ -67,6 +68,8 @@ export interface XenBackendOptions {
   env?: Readonly<Record<string, string>>;
   /** xenstore polling interval while waiting (default 100 ms). */
   pollMs?: number;
+  /** Why root must not hand this domain config to xl create (others can write it); checked before every start. */
+  fileProblems?: (path: string) => string[];
   /** Every change of the PV backend seen while waiting: for logs and tests. */
   onBackendState?: (observation: XenBackendObservation) => void;
 }
@@ -222,15 +225,24 @@ export class XenBackend implements VmBackend {
     const config = this.config(vm);
     const domain = await this.find(vm);
     if (!domain) return { outcome: 'already-off' };
+    const { waitMs, force } = shutdownWait(options);
     if (vmStateFromFlags(domain.info.flags) !== 'crashed') {
+      let why = '';
       const asked = await this.xl(vm, ['shutdown', config.domain]).then(() => true, (error: unknown) => {
         if (error instanceof VmNotFoundError) return null; // gone between the look and the request
-        // No PV control interface (guest without PV drivers): it cannot be asked; fall through to destroy.
-        if (error instanceof VmNotRunningError || error instanceof VmCommandFailedError) return false;
+        // No PV control interface (guest without PV drivers): it cannot be asked; only a forced destroy ends it.
+        if (error instanceof VmNotRunningError || error instanceof VmCommandFailedError) {
+          why = error.message;
+          return false;
+        }
         throw error;
       });
       if (asked === null) return { outcome: 'already-off' };
-      if (asked && await this.waitGone(vm, options.deadlineMs)) return { outcome: 'graceful' };
+      if (asked && await this.waitGone(vm, waitMs)) return { outcome: 'graceful' };
+      if (!force && asked) throw new VmTimeoutError(shutdownAbandonedMessage(vm, waitMs), this.context(vm), 'shutdown', waitMs);
+      if (!force) throw new VmInvalidRequestError(`${vm} cannot be asked to shut down (${why}); it keeps running; set release.forceAfterSeconds to let Baton destroy it`, this.context(vm));
+    } else if (!force) {
+      throw new VmInvalidRequestError(`${vm} has crashed and cannot shut down by itself; it keeps its devices until it is destroyed (xl destroy), or set release.forceAfterSeconds to let Baton do that`, this.context(vm));
     }
     const destroyed = await this.xl(vm, ['destroy', config.domain]).then(() => true, (error: unknown) => {
       if (error instanceof VmNotFoundError) return false;
@@ -248,6 +260,8 @@ export class XenBackend implements VmBackend {
     if (domain && vmStateFromFlags(domain.info.flags) !== 'shut-off') {
       throw new VmAlreadyRunningError(`${vm} is not shut off (${domain.info.flags})`, this.context(vm));
     }
+    const untrusted = this.options.fileProblems?.(config.configFile) ?? [];
+    if (untrusted.length) throw new VmInvalidRequestError(`${vm}: refusing to run xl create ${config.configFile} as root: ${untrusted.join('; ')}`, this.context(vm));
     const args = ['create', config.configFile];
     if (options.withGpu) {
       const problem = attachRequestProblem(options.withGpu);

@@ -44,7 +44,7 @@ function checkGpus(gpus: unknown[], problems: CheckProblem[]): void {
     const address = parsePciAddress(str(match?.address) ?? '') ?? undefined;
     addresses.claim(address, ['gpus', i, 'match', 'address'], (first) => `${address} is already used by ${first}; each device belongs to one GPU entry`);
     if (match && address === undefined && match.vendor !== undefined) {
-      const key = ['vendor', 'device', 'subsystem', 'serial'].map((k) => String(match[k] ?? '').toLowerCase().replace(/^0x/, '')).join('|');
+      const key = ['vendor', 'device', 'subsystem', 'serial'].map((k) => String(match[k] ?? '').toLowerCase().replace(/^0x/, '').replace(/[-:]/g, '')).join('|');
       ids.claim(key, ['gpus', i, 'match'], (first) => `matches the same ids as ${first}; add serial, or match by address, to tell the cards apart`);
     }
     list(gpu.movablePeers).forEach((p, j) => {
@@ -69,6 +69,10 @@ function checkVm(vm: Raw, i: number, problems: CheckProblem[]): void {
   const releasePath: PathSegment[] = typeof vm.release === 'object' && vm.release !== null ? ['vms', i, 'release', 'method'] : ['vms', i, 'release'];
   if (release === 'force-detach' && backend !== undefined && backend !== 'xen') {
     problems.push({ path: releasePath, message: `force-detach needs backend xen (xl pci-detach -f); with ${backend} use hot-unplug or shutdown` });
+  }
+  const releaseObj = typeof vm.release === 'object' && vm.release !== null ? obj(vm.release) : undefined;
+  if (releaseObj?.forceAfterSeconds !== undefined && release !== 'shutdown') {
+    problems.push({ path: ['vms', i, 'release', 'forceAfterSeconds'], message: `forceAfterSeconds applies to release method shutdown only (powering the VM off by force); with ${release} leave it out` });
   }
   if (acquire === 'start') {
     if (release === 'hot-unplug' || release === 'force-detach') {

@@ -1,6 +1,7 @@
 // Field-level schemas shared by the config sections: names, paths, PCI and USB-style ids.
 // Each carries its own message, so `baton config check` says what a value should look like.
 import { z } from 'zod';
+import { normalizeDeviceSerial } from '../inventory/serial.js';
 import { parsePciAddress, type PciAddress } from '../pci-address.js';
 
 /** Names users type on the command line and in shortcuts: no spaces, no shell metacharacters. */
@@ -96,4 +97,15 @@ export const shortcutKeys = z.string().superRefine((value, ctx) => {
     // A global shortcut without a modifier would take the key away from every application.
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} needs at least one modifier (for example Super+Alt+${key})` });
   }
+});
+
+/**
+ * The card's PCI Express Device Serial Number (the "Device Serial Number" line of `lspci -vv`,
+ * extended capability 0x0003), normalized to 00-11-22-33-44-55-66-77.
+ */
+export const deviceSerial = z.string().transform((value, ctx): string => {
+  const serial = normalizeDeviceSerial(value);
+  if (serial) return serial;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a PCI Device Serial Number (expected 8 hex bytes as lspci -vv prints them, e.g. 00-11-22-33-44-55-66-77)` });
+  return z.NEVER;
 });

@@ -2,7 +2,7 @@
 // Rules that span fields or entries (duplicates, references) live in checks.ts.
 import { z } from 'zod';
 import type { PciAddress } from '../pci-address.js';
-import { absolutePath, connector, hexId, label, name, pciAddress, shortcutKeys, subsystemId } from './fields.js';
+import { absolutePath, connector, deviceSerial, hexId, label, name, pciAddress, shortcutKeys, subsystemId } from './fields.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/baton/baton.yaml';
 /** Targets that are not VMs; no VM may take these names. */
@@ -20,7 +20,8 @@ const gpuMatchInput = z.strictObject({
   vendor: hexId.optional(),
   device: hexId.optional(),
   subsystem: subsystemId.optional(),
-  serial: z.string().min(1).optional(),
+  /** The PCIe Device Serial Number (lspci -vv "Device Serial Number"), read from config space by root. */
+  serial: deviceSerial.optional(),
 });
 
 export type GpuMatch =
@@ -76,7 +77,9 @@ const gpu = z.strictObject({
   /** The GPU drives the console: release the framebuffer and fbcon before taking it. */
   allowBootVga: z.boolean().default(false),
   loadVfioModule: z.boolean().default(true),
-  /** Host driver to bind on return; by default the one it had before it left. */
+  /** The driver the GPU's display function is bound to when it returns to the host (its other
+   *  functions go back to the drivers they had); by default the one it had before it left. In a Xen
+   *  dom0, xl pci-assignable-remove -r rebinds the driver xl remembered, and this is not used. */
   hostDriver: z.string().regex(/^[a-z0-9_-]+$/, 'expected a kernel driver name like amdgpu or nvidia').optional(),
   /** DRM connectors wired to this GPU (monitors can also name their GPU). */
   monitors: z.array(connector).default([]),
@@ -86,8 +89,14 @@ const gpu = z.strictObject({
 
 const releaseSpec = z.strictObject({
   method: z.enum(RELEASE_METHODS).default('hot-unplug'),
-  /** How long the guest gets to let go (unplug ack, shutdown) before the move is abandoned. */
+  /** How long the guest gets to let go (unplug ack, shutdown) before the move is abandoned; the VM keeps running and keeps the GPU. */
   timeoutSeconds: z.number().int().min(1).max(3600).default(30),
+  /**
+   * shutdown only: power the VM off by force when the guest has not shut down this many seconds
+   * after the request (unsaved work in the guest is lost). Without it a shutdown is only a request.
+   * When set, it replaces timeoutSeconds as the wait.
+   */
+  forceAfterSeconds: z.number().int().min(1).max(3600).optional(),
 });
 
 /** `release: shutdown` is shorthand for `release: { method: shutdown }`. */
@@ -110,6 +119,7 @@ const startCommand = z.strictObject(
           ctx.addIssue({ code: 'custom', path: [0], message: `${JSON.stringify(argv[0])} must be an absolute path to the program` });
         }
       }),
+    /** The working folder of the started VM process (default /). */
     cwd: absolutePath.optional(),
   },
   { error: (iss) => (iss.code === 'invalid_type' && typeof iss.input === 'string' ? 'expected { argv: [program, arg, ...] }, not a shell command string' : undefined) },

@@ -11,6 +11,8 @@ export interface HandoffPolicy {
   allowBootVga: boolean;
   /** Load vfio-pci when it is not loaded. */
   loadVfioModule: boolean;
+  /** The driver the display function gets on release (the config's hostDriver); else the one it left. */
+  hostDriver?: string;
 }
 
 export const DEFAULT_POLICY: HandoffPolicy = { movablePeers: [], allowBootVga: false, loadVfioModule: false };
@@ -52,17 +54,40 @@ export function planClaim(gpu: Gpu, vfioLoaded: boolean, vfioLoadable: boolean |
   };
 }
 
-/** The configured entry for a GPU the inventory found: by address, or by ids for a re-slotted card. */
-export function configuredGpu<T extends { match: { by: 'address'; address: PciAddress } | { by: 'ids'; vendor: string; device: string; subsystem?: string } }>(
-  gpus: T[],
-  gpu: Pick<Gpu, 'address' | 'vendor' | 'device' | 'subsystem'>,
-): T | undefined {
-  return (
-    gpus.find((g) => g.match.by === 'address' && g.match.address === gpu.address) ??
-    gpus.find((g) => g.match.by === 'ids' && g.match.vendor === gpu.vendor && g.match.device === gpu.device && (!g.match.subsystem || g.match.subsystem === gpu.subsystem))
-  );
+type MatchedEntry = { match: { by: 'address'; address: PciAddress } | { by: 'ids'; vendor: string; device: string; subsystem?: string; serial?: string } };
+type FoundGpu = Pick<Gpu, 'address' | 'vendor' | 'device' | 'subsystem' | 'serial'>;
+
+const idsMatch = (m: { vendor: string; device: string; subsystem?: string }, gpu: FoundGpu) =>
+  m.vendor === gpu.vendor && m.device === gpu.device && (!m.subsystem || m.subsystem === gpu.subsystem);
+
+/**
+ * The configured entry for a GPU the inventory found: by address, or by ids (and the Device Serial
+ * Number when the entry names one) for a re-slotted card. `problem` says why an entry that names
+ * this card's ids could not be checked: its serial is unreadable (not root, or no DSN capability).
+ */
+export function resolveConfiguredGpu<T extends MatchedEntry>(gpus: T[], gpu: FoundGpu): { entry: T | undefined; problem: string | null } {
+  const byAddress = gpus.find((g) => g.match.by === 'address' && g.match.address === gpu.address);
+  if (byAddress) return { entry: byAddress, problem: null };
+  const candidates = gpus.filter((g) => g.match.by === 'ids' && idsMatch(g.match, gpu));
+  const problems: string[] = [];
+  for (const g of candidates) {
+    const wanted = g.match.by === 'ids' ? g.match.serial : undefined;
+    if (wanted === undefined) return { entry: g, problem: null };
+    const serial = gpu.serial;
+    if (serial?.dsn === wanted) return { entry: g, problem: null };
+    if (!serial || serial.dsn === null) {
+      problems.push(`match.serial ${wanted} cannot be checked on ${gpu.address}: ${serial ? serial.why : 'its Device Serial Number was not read'}`);
+    }
+  }
+  return { entry: undefined, problem: problems.length ? problems.join('; ') : null };
 }
 
-export function policyFrom(entry: { movablePeers: PciAddress[]; allowBootVga: boolean; loadVfioModule: boolean } | undefined): HandoffPolicy {
-  return entry ? { movablePeers: entry.movablePeers, allowBootVga: entry.allowBootVga, loadVfioModule: entry.loadVfioModule } : DEFAULT_POLICY;
+/** The configured entry for a GPU the inventory found (see resolveConfiguredGpu). */
+export function configuredGpu<T extends MatchedEntry>(gpus: T[], gpu: FoundGpu): T | undefined {
+  return resolveConfiguredGpu(gpus, gpu).entry;
+}
+
+export function policyFrom(entry: { movablePeers: PciAddress[]; allowBootVga: boolean; loadVfioModule: boolean; hostDriver?: string | undefined } | undefined): HandoffPolicy {
+  if (!entry) return DEFAULT_POLICY;
+  return { movablePeers: entry.movablePeers, allowBootVga: entry.allowBootVga, loadVfioModule: entry.loadVfioModule, ...(entry.hostDriver ? { hostDriver: entry.hostDriver } : {}) };
 }

@@ -74,6 +74,7 @@ function buildGpu(display: PciFunction, slot: PciFunction[], host: HostSnapshot,
     problems: [...blockers.map((r) => r.message), ...treeProblems],
     monitors: monitorsOf(functions, host),
     mdevTypes: display.mdevTypes,
+    ...(display.serial ? { serial: display.serial } : {}),
   };
 }
 

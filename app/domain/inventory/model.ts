@@ -1,5 +1,6 @@
 // What Baton knows of the workstation: PCI functions, IOMMU groups, GPUs and their monitors.
 import type { PciAddress } from '../pci-address.js';
+import type { DeviceSerial } from './serial.js';
 
 export interface PciFunction {
   address: PciAddress;
@@ -25,6 +26,8 @@ export interface PciFunction {
   parentBridge: PciAddress | null;
   mdevTypes: MdevType[];
   problems: string[];
+  /** The PCIe Device Serial Number; absent where nothing read it (the simulated workstation). */
+  serial?: DeviceSerial;
 }
 
 export interface MdevType {
@@ -149,6 +152,8 @@ export interface Gpu {
   problems: string[];
   monitors: Monitor[];
   mdevTypes: MdevType[];
+  /** The display function's PCIe Device Serial Number (what match.serial compares). */
+  serial?: DeviceSerial;
 }
 
 export interface Inventory {

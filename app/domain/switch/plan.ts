@@ -15,13 +15,14 @@ export interface PlanGpu {
 
 export interface PlanVm {
   name: string;
-  release: { method: 'hot-unplug' | 'shutdown' | 'force-detach'; timeoutSeconds: number };
+  release: { method: 'hot-unplug' | 'shutdown' | 'force-detach'; timeoutSeconds: number; forceAfterSeconds?: number };
   acquire: 'hot-plug' | 'start';
   guestSlot?: { bus?: string; addr: number };
 }
 
 export type PlannedStep =
-  | { name: 'release'; vm: string; how: PlanVm['release']['method']; deadlineMs: number }
+  /** forceAfterMs (shutdown only): the VM may be powered off by force then; without it a shutdown is only a request. */
+  | { name: 'release'; vm: string; how: PlanVm['release']['method']; deadlineMs: number; forceAfterMs?: number }
   | { name: 'claim' }
   | { name: 'reset'; method: ResetMethodName }
   | { name: 'vbios' }
@@ -49,7 +50,12 @@ export function planSwitch(gpu: PlanGpu, from: Owner, to: Owner, vms: Map<string
 
   if (isVm(from)) {
     const source = vm(from);
-    steps.push({ name: 'release', vm: from, how: source.release.method, deadlineMs: source.release.timeoutSeconds * 1000 });
+    const force = source.release.method === 'shutdown' ? source.release.forceAfterSeconds : undefined;
+    steps.push({
+      name: 'release', vm: from, how: source.release.method,
+      deadlineMs: (force ?? source.release.timeoutSeconds) * 1000,
+      ...(force !== undefined ? { forceAfterMs: force * 1000 } : {}),
+    });
   } else if (from === 'host') {
     steps.push({ name: 'claim' });
   }

@@ -57,15 +57,32 @@ export interface DetachGpuResult {
   alreadyAbsent: readonly PciAddress[];
 }
 
+/**
+ * A shutdown is a request to the guest. Without `forceAfterMs` the guest gets `deadlineMs`, and if it
+ * is still running then (a Windows guest installing updates) the backend rejects with a
+ * VmTimeoutError (operation 'shutdown') and leaves the VM running, with its devices: the move is
+ * abandoned. Only an explicit `forceAfterMs` (the config's release.forceAfterSeconds) lets the
+ * backend power the VM off by force, once that much time has passed since the request.
+ */
 export interface ShutdownOptions {
-  /** Time the guest gets to power off by itself before the VM is stopped by force. */
+  /** Time the guest gets to power off by itself (used when forceAfterMs is not given). */
   deadlineMs: number;
+  /** Power the VM off by force when the guest has not shut down within this time. */
+  forceAfterMs?: number;
 }
 
 export interface ShutdownResult {
-  /** graceful: the guest powered off; forced: the deadline passed and the VM was ended; already-off: nothing ran. */
+  /** graceful: the guest powered off; forced: forceAfterMs passed and the VM was ended; already-off: nothing ran. */
   outcome: 'graceful' | 'forced' | 'already-off';
 }
+
+/** How long a shutdown waits for the guest, and whether it may force after that. */
+export function shutdownWait(options: ShutdownOptions): { waitMs: number; force: boolean } {
+  return options.forceAfterMs === undefined ? { waitMs: options.deadlineMs, force: false } : { waitMs: options.forceAfterMs, force: true };
+}
+
+export const shutdownAbandonedMessage = (vm: VmName, waitMs: number): string =>
+  `${vm}: the guest did not shut down within ${waitMs} ms; the move is abandoned and ${vm} keeps running (and keeps its devices); set release.forceAfterSeconds to power it off by force`;
 
 export interface StartOptions {
   /** Cold-plug this GPU at start. */

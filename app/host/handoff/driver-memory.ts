@@ -1,8 +1,9 @@
 // The driver each function had before Baton moved it to vfio-pci, kept on disk so that a release
 // in another process (or after a restart) gives every function back to the driver it came from.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address.js';
+import { readFileNoFollow, replaceFileAtomic } from '../trust/files.js';
 
 export interface RememberedFunction {
   /** null when the function had no driver. */
@@ -30,7 +31,7 @@ export class DriverMemory {
 
   private load(): MemoryFile {
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<MemoryFile>;
+      const data = JSON.parse(readFileNoFollow(this.file).toString('utf8')) as Partial<MemoryFile>;
       return { functions: data.functions ?? {}, consoles: data.consoles ?? {} };
     } catch {
       return { functions: {}, consoles: {} };
@@ -39,9 +40,7 @@ export class DriverMemory {
 
   private save(data: MemoryFile): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data, null, 2), { mode: 0o644 });
-    renameSync(tmp, this.file);
+    replaceFileAtomic(this.file, JSON.stringify(data, null, 2), 0o644);
   }
 
   /** Records drivers for functions not yet remembered (a second claim keeps the first record). */

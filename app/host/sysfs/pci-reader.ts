@@ -2,6 +2,7 @@
 // problem entry on that device; nothing here throws.
 import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address.js';
 import type { MdevType, PciFunction } from '../../domain/inventory/model.js';
+import { readDeviceSerial } from '../../domain/inventory/serial.js';
 import type { PciIds } from '../pci-ids.js';
 import type { Sysfs } from './sysfs.js';
 
@@ -48,7 +49,8 @@ export function readPciFunction(sysfs: Sysfs, address: PciAddress, ids: PciIds |
   const driver = readLinkName(sysfs, `${dir}/driver`, 'driver', problems);
   const override = sysfs.text(`${dir}/driver_override`);
   const iommuGroup = readIommuGroup(sysfs, dir, problems);
-  const isBridge = bridgeByConfig(sysfs.bytes(`${dir}/config`)) ?? (cls !== null && /^06(00|04|09)/.test(cls));
+  const config = sysfs.bytes(`${dir}/config`);
+  const isBridge = bridgeByConfig(config) ?? (cls !== null && /^06(00|04|09)/.test(cls));
 
   return {
     address,
@@ -70,6 +72,7 @@ export function readPciFunction(sysfs: Sysfs, address: PciAddress, ids: PciIds |
     parentBridge: parentBridgeOf(sysfs.linkTarget(dir), address),
     mdevTypes: readMdevTypes(sysfs, dir),
     problems,
+    serial: readDeviceSerial(config),
   };
 }
 

@@ -25,6 +25,6 @@ describe('assets/baton.example.yaml', () => {
     if (!result.ok) throw new Error('example is invalid');
     expect(findGpu(result.config, 'rx580')?.match).toEqual({ by: 'ids', vendor: '1002', device: '67df', subsystem: '1da2:e387' });
     expect(findGpu(result.config, '01:00.0')?.name).toBe('rtx3090');
-    expect(findVm(result.config, 'fedora')).toMatchObject({ backend: 'libvirt', domain: 'fedora39', release: { method: 'shutdown', timeoutSeconds: 30 } });
+    expect(findVm(result.config, 'fedora')).toMatchObject({ backend: 'libvirt', domain: 'fedora39', release: { method: 'shutdown', timeoutSeconds: 120 } });
   });
 });

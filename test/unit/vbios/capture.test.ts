@@ -1,8 +1,10 @@
 // captureRom against a sysfs-shaped temp folder: the bytes, the metadata, and "0" written back on every path.
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureRom } from '../../../app/host/rom/capture.js';
 import { RomError } from '../../../app/host/rom/errors.js';
-import { fakeSysfs, recordingFs, removeTempDirs } from './fake-sysfs.js';
+import { fakeSysfs, recordingFs, removeTempDirs, tempDir } from './fake-sysfs.js';
 import { loadRom } from './rom-fixtures.js';
 
 const VGA = { address: '0000:01:00.0', vendor: 0x1234, device: 0x1111, classCode: 0x030000 };
@@ -101,5 +103,20 @@ describe('captureRom', () => {
     const capture = captureRom(VGA.address, { sysfsRoot: root, fs: recordingFs(), maxBytes: 4096 });
     expect(capture.bytes.length).toBe(4096);
     expect(Buffer.from(capture.bytes).equals(Buffer.from(rom.subarray(0, 4096)))).toBe(true);
+  });
+
+  it('refuses, touching nothing, when a process holds the device through its VFIO cdev (a guest may use the ROM BAR)', () => {
+    const { root } = fakeSysfs({ ...VGA, rom: loadRom('vgabios-stdvga.bin') });
+    mkdirSync(join(root, 'bus/pci/devices', VGA.address, 'vfio-dev', 'vfio3'), { recursive: true });
+    const proc = tempDir('proc');
+    mkdirSync(join(proc, '4242', 'fd'), { recursive: true });
+    writeFileSync(join(proc, '4242', 'comm'), 'qemu-system-x86\n');
+    writeFileSync(join(proc, '4242', 'cmdline'), ['qemu-system-x86_64', '-name', 'guest=win11'].join('\0'));
+    symlinkSync('/dev/vfio/devices/vfio3', join(proc, '4242', 'fd', '9'));
+    const fs = recordingFs();
+    const err = captureError(() => captureRom(VGA.address, { sysfsRoot: root, fs, procRoot: proc }));
+    expect(err.errno).toBe('EINUSE');
+    expect(err.message).toContain('VM win11');
+    expect(fs.writes).toEqual([]);
   });
 });

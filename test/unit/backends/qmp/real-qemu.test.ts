@@ -1,10 +1,12 @@
 // The QMP client and backend against real, guestless QEMU processes (TCG).
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { PciAddress } from '../../../../app/domain/pci-address.js';
 import {
   GuestDidNotReleaseError, VmAlreadyRunningError, VmCommandFailedError, VmConnectionLostError, VmDeviceBusyError,
   VmNotFoundError, VmProtocolError, VmStartFailedError,
+  VmTimeoutError,
 } from '../../../../app/domain/vm/errors.js';
 import type { VmEvent } from '../../../../app/domain/vm/port.js';
 import { QmpBackend } from '../../../../app/backends/qmp/backend.js';
@@ -194,7 +196,7 @@ describe.skipIf(unavailable !== null)('QMP against real QEMU', () => {
     expect(events.map((e) => e.event)).toContain('RESUME');
   });
 
-  it('starts from argv, refuses a second start, then shuts down: powerdown ignored, quit after the deadline', async () => {
+  it('starts from argv, refuses a second start, then shuts down: powerdown ignored, the VM keeps running until forceAfterMs allows quit', async () => {
     const socketPath = path.join(tempDir(), 'vm.sock');
     const backend = new QmpBackend({ vms: [{ name: 'vm-a', socketPath, argv: guestlessArgv({ paused: true }) }] });
     backends.push(backend);
@@ -205,15 +207,37 @@ describe.skipIf(unavailable !== null)('QMP against real QEMU', () => {
       expect(await backend.state('vm-a')).toMatchObject({ state: 'paused' });
       await expect(backend.start('vm-a', {})).rejects.toBeInstanceOf(VmAlreadyRunningError);
       await backend.resume('vm-a');
-      const started = Date.now();
-      expect(await backend.shutdown('vm-a', { deadlineMs: 1_000 })).toEqual({ outcome: 'forced' });
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      // A guest that does not act on the ACPI power button (here: none at all) is not killed.
+      const abandoned = await backend.shutdown('vm-a', { deadlineMs: 1_000 }).catch((e: unknown) => e);
+      expect(abandoned).toBeInstanceOf(VmTimeoutError);
+      expect((abandoned as Error).message).toContain('the move is abandoned and vm-a keeps running');
+      expect(isAlive(pid as number)).toBe(true);
+      expect(await backend.state('vm-a')).toMatchObject({ state: 'running' });
+      expect(await backend.shutdown('vm-a', { deadlineMs: 1_000, forceAfterMs: 1_000 })).toEqual({ outcome: 'forced' });
       expect(isAlive(pid as number)).toBe(false);
       expect(await socketAccepts(socketPath)).toBe(false);
       expect(await backend.state('vm-a')).toEqual({ state: 'shut-off', raw: 'no-qmp-listener' });
       expect(await backend.shutdown('vm-a', { deadlineMs: 1_000 })).toEqual({ outcome: 'already-off' });
     } finally {
       backend.processOf('vm-a')?.kill('SIGKILL');
+    }
+  });
+
+  it('starts QEMU in the configured working folder (start.cwd), and in / without one', async () => {
+    const cwd = tempDir();
+    const backend = new QmpBackend({ vms: [
+      { name: 'vm-a', socketPath: path.join(tempDir(), 'a.sock'), argv: guestlessArgv({ paused: true }), cwd },
+      { name: 'vm-b', socketPath: path.join(tempDir(), 'b.sock'), argv: guestlessArgv({ paused: true }) },
+    ] });
+    backends.push(backend);
+    try {
+      const a = await backend.start('vm-a', {});
+      const b = await backend.start('vm-b', {});
+      expect(fs.readlinkSync(`/proc/${a.pid}/cwd`)).toBe(fs.realpathSync(cwd));
+      expect(fs.readlinkSync(`/proc/${b.pid}/cwd`)).toBe('/');
+    } finally {
+      backend.processOf('vm-a')?.kill('SIGKILL');
+      backend.processOf('vm-b')?.kill('SIGKILL');
     }
   });
 

@@ -99,6 +99,17 @@ switch (command) {
     state.assignable.push(bdf);
     break;
   }
+  case 'shutdown': {
+    const d = domain(args[1]);
+    // guestIgnoresShutdown: a guest busy installing updates takes the request and does nothing.
+    if (!state.guestIgnoresShutdown) state.domains = state.domains.filter((x) => x !== d);
+    break;
+  }
+  case 'destroy': {
+    const d = domain(args[1]);
+    state.domains = state.domains.filter((x) => x !== d);
+    break;
+  }
   default: fail(`fake xl does not know ${command}`);
 }
 save();

@@ -19,6 +19,7 @@ interface FakeState {
   assignable: string[];
   guestIgnores?: boolean;
   exportStalls?: boolean;
+  guestIgnoresShutdown?: boolean;
   calls: string[][];
 }
 
@@ -123,5 +124,23 @@ describe('XenBackend (fake xl)', { timeout: 120_000 }, () => {
     await expect(backend.attachGpu('vm-a', { functions: ['0000:01:00.1' as PciAddress] })).rejects.toMatchObject({ kind: 'invalid-request' });
     await expect(backend.attachGpu('vm-off', { functions: gpu })).rejects.toMatchObject({ kind: 'not-running' });
     expect((await backend.listVms()).map((v) => `${v.name} ${v.state}`)).toEqual(['vm-a running', 'vm-b running', 'vm-off shut-off']);
+  });
+
+  it('shutdown is a request: a guest that ignores it keeps running, and only forceAfterMs destroys it', async () => {
+    const { backend, read } = fake({ guestIgnoresShutdown: true });
+    const abandoned = await backend.shutdown('vm-a', { deadlineMs: 300 }).catch((e: unknown) => e);
+    expect(abandoned).toBeInstanceOf(VmTimeoutError);
+    expect((abandoned as Error).message).toContain('the move is abandoned and vm-a keeps running');
+    expect(read().domains.map((d) => d.name)).toContain('vm-a');
+    expect(read().calls.some((c) => c[1] === 'destroy')).toBe(false);
+    expect(await backend.shutdown('vm-a', { deadlineMs: 300, forceAfterMs: 300 })).toEqual({ outcome: 'forced' });
+    expect(read().domains.map((d) => d.name)).not.toContain('vm-a');
+  });
+
+  it('a guest that does shut down is graceful, and never destroyed', async () => {
+    const { backend, read } = fake();
+    expect(await backend.shutdown('vm-b', { deadlineMs: 5_000 })).toEqual({ outcome: 'graceful' });
+    expect(read().calls.some((c) => c[1] === 'destroy')).toBe(false);
+    expect(await backend.shutdown('vm-b', { deadlineMs: 5_000 })).toEqual({ outcome: 'already-off' });
   });
 });
