@@ -33,6 +33,8 @@ export interface SwitchRequest {
   /** A VM name, "host" or "park". */
   target: string;
   requestedBy: Requester;
+  /** Who asked, from the connection's SO_PEERCRED (set by the helper's RPC layer, never by the client). */
+  peer?: { uid: number; user: string | null };
 }
 
 export interface SwitchResult {

@@ -12,6 +12,8 @@ import { describeIssues } from './issues.js';
 /** What a method may know and do about the connection that called it. */
 export interface ConnectionContext {
   uid: number;
+  /** The caller's account name (SO_PEERCRED uid looked up in /etc/passwd), null when it has none. */
+  user: string | null;
   subscribe(): void;
   unsubscribe(): void;
 }
@@ -33,10 +35,11 @@ function handlers({ service, config, serverVersion }: DispatcherOptions): Handle
   return {
     hello: async (_params, ctx) => ({ protocol: PROTOCOL_VERSION, server: serverVersion, uid: ctx.uid }),
     status: () => service.status(),
-    switch: async (params) => {
+    switch: async (params, ctx) => {
       const gpu = allowedGpu(config, params.gpu);
       const target = allowedTarget(config, params.target);
-      return service.switchGpu({ gpu: gpu.name, target, requestedBy: params.requestedBy });
+      // requestedBy is the client's hint (the schema refuses the helper's own kinds); the peer is the kernel's word.
+      return service.switchGpu({ gpu: gpu.name, target, requestedBy: params.requestedBy, peer: { uid: ctx.uid, user: ctx.user } });
     },
     history: async (params) => {
       const query = { ...params };

@@ -1,0 +1,52 @@
+// Making the helper's folders one level at a time. Node's recursive mkdir retries for ever on a
+// path under /proc (the kernel answers ENOENT for every level), so the helper never uses it.
+import { lstatSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** A folder the helper needs and cannot have; the message names the path and the reason. */
+export class FolderError extends Error {
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'FolderError';
+  }
+}
+
+function kind(path: string): 'folder' | 'missing' | 'other' {
+  try {
+    return lstatSync(path).isDirectory() ? 'folder' : 'other';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw new FolderError(path, `cannot look at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Makes `folder` and the missing folders above it, each with `mode`, without following a link at
+ * any level it creates. Fails at once, naming `purpose` and the path, where a level cannot be made.
+ */
+export function ensureFolder(folder: string, mode: number, purpose: string): void {
+  const target = resolve(folder);
+  const missing: string[] = [];
+  let at = target;
+  for (;;) {
+    const k = kind(at);
+    if (k === 'folder') break;
+    if (k === 'other') throw new FolderError(at, `cannot use ${target} for ${purpose}: ${at} exists and is not a folder`);
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (/^\/(proc|sys)(\/|$)/.test(target) && missing.length) {
+    throw new FolderError(target, `cannot use ${target} for ${purpose}: folders cannot be made under /${target.split('/')[1]}`);
+  }
+  for (const level of missing) {
+    try {
+      mkdirSync(level, { mode });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && kind(level) === 'folder') continue;
+      throw new FolderError(level, `cannot use ${target} for ${purpose}: cannot make ${level}: ${code ?? (err as Error).message}`);
+    }
+  }
+}
