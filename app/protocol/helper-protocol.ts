@@ -19,11 +19,6 @@ const name = z.string().min(1).max(128);
 const owner = name;
 const pciAddress = z.custom<PciAddress>((v) => typeof v === 'string' && isCanonicalPciAddress(v), 'expected a PCI address DDDD:BB:DD.F');
 const requester = z.enum(REQUESTERS);
-/** Requesters only the helper itself records (a recovered switch, a key chord it saw); a client claiming one is refused. */
-export const HELPER_ONLY_REQUESTERS: readonly string[] = ['recovery', 'chord'];
-const clientRequester = requester.refine((r) => !HELPER_ONLY_REQUESTERS.includes(r), {
-  message: `only the helper itself records requests by ${HELPER_ONLY_REQUESTERS.join(' or ')}`,
-});
 const switchOutcome = z.enum(OUTCOMES);
 const stepName = z.enum(['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify']);
 const vmState = z.enum(['running', 'paused', 'shut-off', 'crashed', 'starting', 'unknown']);
@@ -45,7 +40,7 @@ export const switchParamsSchema = z.strictObject({
   gpu: name,
   /** A VM name, "host" or "park". */
   target: owner,
-  requestedBy: clientRequester,
+  requestedBy: requester,
 });
 export const switchResultSchema = z.object({
   switchId: z.string(),

@@ -32,8 +32,9 @@ export interface SwitchRequest {
   gpu: string;
   /** A VM name, "host" or "park". */
   target: string;
+  /** What the client says it is: a hint for the history. 'recovery' and 'chord' are refused from clients. */
   requestedBy: Requester;
-  /** Who asked, from the connection's SO_PEERCRED (set by the helper's RPC layer, never by the client). */
+  /** Who asked, from the socket's SO_PEERCRED (filled in by the helper's RPC layer, never by the client). */
   peer?: { uid: number; user: string | null };
 }
 

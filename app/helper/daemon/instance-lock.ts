@@ -74,7 +74,7 @@ function holderOf(fd: number, procRoot: string): LockHolder {
 
 function openLockFile(path: string, create: boolean): number {
   // Node opens every fd close-on-exec, so kernel-writer children never inherit the lock.
-  const flags = constants.O_RDWR | constants.O_NOFOLLOW | (create ? constants.O_CREAT : 0);
+  const flags = (create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY) | constants.O_NOFOLLOW;
   const fd = openSync(path, flags, 0o600);
   const st = fstatSync(fd);
   if (!st.isFile()) {

@@ -27,6 +27,9 @@ export interface DispatcherOptions {
 
 export type Dispatch = (request: JSONRPCRequest, ctx: ConnectionContext) => Promise<JSONRPCResponse | null>;
 
+/** Requesters only the helper records (a recovered switch, a key chord it saw itself); the protocol schema refuses them too. */
+const HELPER_ONLY_REQUESTERS: readonly string[] = ['recovery', 'chord'];
+
 type Params<M extends MethodName> = z.output<(typeof helperMethods)[M]['params']>;
 type Result<M extends MethodName> = z.input<(typeof helperMethods)[M]['result']>;
 type Handlers = { [M in MethodName]: (params: Params<M>, ctx: ConnectionContext) => Promise<Result<M>> };
@@ -36,6 +39,9 @@ function handlers({ service, config, serverVersion }: DispatcherOptions): Handle
     hello: async (_params, ctx) => ({ protocol: PROTOCOL_VERSION, server: serverVersion, uid: ctx.uid }),
     status: () => service.status(),
     switch: async (params, ctx) => {
+      if (HELPER_ONLY_REQUESTERS.includes(params.requestedBy)) {
+        throw new JSONRPCErrorException(`switch: params.requestedBy: ${params.requestedBy} is recorded only by the helper itself, never asked for by a client`, RpcErrorCode.InvalidParams);
+      }
       const gpu = allowedGpu(config, params.gpu);
       const target = allowedTarget(config, params.target);
       // requestedBy is the client's hint (the schema refuses the helper's own kinds); the peer is the kernel's word.

@@ -37,7 +37,7 @@ describe('helper requests', () => {
     const { socketPath, service } = await startTestDaemon();
     const { messages } = await exchange(socketPath, request(1, 'switch', { gpu: 'gpu0', target: 'win', requestedBy: 'recovery' }), 1);
     expect(messages[0]).toMatchObject({ id: 1, error: { code: RpcErrorCode.InvalidParams } });
-    expect(String((messages[0]?.error as { message: string }).message)).toContain('only the helper itself records requests by recovery or chord');
+    expect(String((messages[0]?.error as { message: string }).message)).toContain('params.requestedBy');
     expect(service.calls).toEqual([]);
   });
 

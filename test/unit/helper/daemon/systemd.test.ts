@@ -51,6 +51,15 @@ describe('systemd units', () => {
     expect(unit('baton-helper.service').get('Unit')!.get('Requires')).toEqual(['baton-helper.socket']);
   });
 
+  it('the service starts after the hypervisor daemons it may use, without pulling them in', () => {
+    const section = unit('baton-helper.service').get('Unit')!;
+    const after = (section.get('After') ?? []).flatMap((v) => v.split(/\s+/));
+    for (const daemon of ['libvirtd.service', 'virtqemud.service', 'xenstored.service']) expect(after).toContain(daemon);
+    // Wants=/Requires= would start libvirt or Xen on a machine that uses neither.
+    const pulled = [...(section.get('Wants') ?? []), ...(section.get('Requires') ?? [])].flatMap((v) => v.split(/\s+/));
+    expect(pulled).toEqual(['baton-helper.socket']);
+  });
+
   it('the socket listens where clients look, 0660 to group baton', () => {
     const socket = unit('baton-helper.socket').get('Socket')!;
     expect(socket.get('ListenStream')).toEqual([DEFAULT_SOCKET_PATH]);
