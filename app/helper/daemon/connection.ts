@@ -82,6 +82,29 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
   let clientEnded = false;
   let lineTimer: NodeJS.Timeout | null = null;
   let waitingForDrain = false;
+  // Lines read and not served yet: one is served per turn of the event loop, so the answers of
+  // those before it are written (and a client that does not read them is paused) before the next.
+  const held: string[] = [];
+  let pumping = false;
+  // Too many lines waiting: read no more until they are served.
+  let heldFull = false;
+  const pump = () => {
+    pumping = false;
+    if (socket.destroyed || waitingForDrain) return;
+    const text = held.shift();
+    if (text !== undefined) handleLine(text);
+    if (heldFull && held.length < limits.maxInFlight / 2 && !waitingForDrain && !clientEnded) {
+      heldFull = false;
+      socket.resume();
+    }
+    if (held.length) schedulePump();
+    else finishIfDone();
+  };
+  const schedulePump = () => {
+    if (pumping) return;
+    pumping = true;
+    setImmediate(pump);
+  };
 
   const drop = (why: string) => {
     log.line('dropped', `dropped ${who}: ${why}`);
@@ -106,14 +129,15 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
       socket.pause();
       socket.once('drain', () => {
         waitingForDrain = false;
-        if (!clientEnded) socket.resume();
+        if (held.length) schedulePump();
+        if (!clientEnded && !heldFull) socket.resume();
       });
     }
   };
 
   const finishIfDone = () => {
     // A client that half-closed gets every answer, then the connection ends.
-    if (clientEnded && inFlight === 0 && !socket.destroyed) {
+    if (clientEnded && inFlight === 0 && held.length === 0 && !socket.destroyed) {
       ctx.unsubscribe();
       socket.end();
     }
@@ -150,17 +174,26 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     lineTimer = null;
   };
 
+  const handleLine = (text: string) => {
+    const parsed = parseRequestLine(text);
+    if (!parsed.ok) return send(parsed.response);
+    const { request } = parsed;
+    // The helper has no notification methods: a request without an id asks for nothing.
+    if (request.id === undefined) return;
+    if (inFlight >= limits.maxInFlight) {
+      return send(createJSONRPCErrorResponse(request.id, RpcErrorCode.Busy, `too many requests in flight on this connection (limit ${limits.maxInFlight}); wait for answers`));
+    }
+    void serve(request);
+  };
+
   const splitter = new LineSplitter(limits.maxLineBytes, {
     line(text) {
-      const parsed = parseRequestLine(text);
-      if (!parsed.ok) return send(parsed.response);
-      const { request } = parsed;
-      // The helper has no notification methods: a request without an id asks for nothing.
-      if (request.id === undefined) return;
-      if (inFlight >= limits.maxInFlight) {
-        return send(createJSONRPCErrorResponse(request.id, RpcErrorCode.Busy, `too many requests in flight on this connection (limit ${limits.maxInFlight}); wait for answers`));
+      held.push(text);
+      if (held.length >= limits.maxInFlight && !heldFull) {
+        heldFull = true;
+        socket.pause();
       }
-      void serve(request);
+      schedulePump();
     },
     overflow() {
       stopLineTimer();
@@ -189,7 +222,7 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
 
   socket.setTimeout(limits.idleTimeoutMs);
   socket.on('timeout', () => {
-    if (inFlight > 0 || unsubscribe || lineTimer || clientEnded) return;
+    if (inFlight > 0 || held.length || unsubscribe || lineTimer || clientEnded) return;
     log.line('timeout', `closed ${who}: idle for ${limits.idleTimeoutMs} ms`);
     closeWithError(socket, RpcErrorCode.Timeout, `idle for ${limits.idleTimeoutMs} ms with nothing asked; connection closed (connect again when needed)`);
   });
