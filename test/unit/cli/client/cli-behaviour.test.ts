@@ -29,7 +29,11 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
   let err = '';
   const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  const setEnv = (k: string, v: string | undefined) => {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  for (const [k, v] of Object.entries(env)) setEnv(k, v);
   process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
   process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
   process.exitCode = undefined;
@@ -40,7 +44,7 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
     process.stdout.write = write.out;
     process.stderr.write = write.err;
     process.exitCode = undefined;
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    for (const [k, v] of Object.entries(saved)) setEnv(k, v);
   }
 }
 
