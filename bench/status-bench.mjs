@@ -4,7 +4,7 @@
 // processes, as a user would. Needs the build: `npm run build && node bench/status-bench.mjs [runs]`.
 // Prints the figures; asserts nothing.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const runs = Number(process.argv[2] ?? 30);
 if (!existsSync('dist/app/cli/bin.js')) {
@@ -23,12 +23,17 @@ const socket = await new Promise((resolve, reject) => {
   helper.once('exit', (code) => reject(new Error(`the helper exited (${code}): ${text}`)));
 });
 
-function wallMs(argv) {
+// Wall time, and CPU time (user + sys, from /usr/bin/time when present): on a loaded machine the
+// wall time mostly measures the wait for a core, the CPU time what the command itself costs.
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+function measure(argv) {
+  const cmd = timeBin ? [timeBin, ['-f', 'cpu %U %S', process.execPath, ...argv]] : [process.execPath, argv];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, argv, { encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = spawnSync(cmd[0], cmd[1], { encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  const m = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
 const stats = (xs) => {
@@ -38,13 +43,15 @@ const stats = (xs) => {
 };
 
 try {
-  wallMs(['bin/baton', 'status', '--socket', socket]); // warm the disk cache
-  const node = Array.from({ length: runs }, () => wallMs(['-e', '']));
-  const status = Array.from({ length: runs }, () => wallMs(['bin/baton', 'status', '--socket', socket]));
-  const version = Array.from({ length: runs }, () => wallMs(['bin/baton', '--version']));
-  console.log(`node -e '' (process start alone): ${stats(node)}`);
-  console.log(`baton --version:                   ${stats(version)}`);
-  console.log(`baton status (simulated helper):   ${stats(status)}   [${runs} runs, goal ≤ 150 ms]`);
+  measure(['bin/baton', 'status', '--socket', socket]); // warm the disk cache
+  const series = (argv) => Array.from({ length: runs }, () => measure(argv));
+  const report = (label, xs) => console.log(`${label} wall ${stats(xs.map((x) => x.wall))}; cpu ${timeBin ? stats(xs.map((x) => x.cpu)) : 'n/a'}`);
+  report("node -e ''        ", series(['-e', '']));
+  report('baton --version   ', series(['bin/baton', '--version']));
+  // --help loads every command module: what any command cost before commands were loaded lazily.
+  report('baton --help      ', series(['bin/baton', '--help']));
+  report('baton status      ', series(['bin/baton', 'status', '--socket', socket]));
+  console.log(`[${runs} runs each; goal: baton status ≤ 150 ms wall on an idle machine; load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}]`);
 } finally {
   helper.kill('SIGTERM');
 }

@@ -47,7 +47,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) })
     .exitOverride();
   const wanted = COMMANDS.find(([names]) => names.includes(argv[0] ?? ''));
-  for (const [, load] of wanted ? [wanted] : COMMANDS) (await load())(program);
+  const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+  for (const [, load] of wanted ? [wanted] : versionOnly ? [] : COMMANDS) (await load())(program);
   return program;
 }
 

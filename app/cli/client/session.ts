@@ -2,11 +2,10 @@
 // the config's helper.socket, then the default), connect, call under a deadline, and turn what
 // can go wrong (no helper, not allowed, refused request, no answer) into one "baton: ..." line.
 import { existsSync } from 'node:fs';
-import { DEFAULT_CONFIG_PATH } from '../../domain/config/schema.js';
-import { DEFAULT_SOCKET_PATH } from '../../protocol/helper-protocol.js';
+import { DEFAULT_SOCKET_PATH, METHOD_NAMES, type MethodName } from '../../protocol/helper-protocol.js';
 import { connectHelper, HelperConnectError, HelperLostError, HelperTimeoutError, type HelperClient } from '../../protocol/helper-client.js';
 import { HelperRpcError } from '../../protocol/rpc-errors.js';
-import { UserError } from '../output.js';
+import { UsageError, UserError } from '../output.js';
 
 export { DEFAULT_SOCKET_PATH };
 
@@ -25,6 +24,17 @@ export const processIo: CliIo = {
 export interface HelperTarget {
   socket?: string;
   config?: string;
+  /** --timeout: seconds, for every call. */
+  timeout?: string;
+}
+
+/** Every call's deadline from --timeout, or the client's defaults. */
+function callTimeouts(target: HelperTarget): Partial<Record<MethodName, number>> {
+  if (target.timeout === undefined) return {};
+  const seconds = Number(target.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new UsageError(`--timeout ${target.timeout}: expected seconds, more than 0 and at most 86400`);
+  const ms = Math.round(seconds * 1000);
+  return Object.fromEntries(METHOD_NAMES.map((m) => [m, ms]));
 }
 
 export interface SocketChoice {
@@ -37,10 +47,11 @@ export interface SocketChoice {
 export async function resolveSocket(target: HelperTarget, env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<SocketChoice> {
   if (target.socket) return { path: target.socket, from: '--socket' };
   if (env.BATON_SOCKET) return { path: env.BATON_SOCKET, from: 'BATON_SOCKET' };
+  // Loaded only here: most calls name the socket and never pay for the config schema and parser.
+  const { DEFAULT_CONFIG_PATH, formatConfigError } = await import('../../domain/config/index.js');
   const file = target.config ?? DEFAULT_CONFIG_PATH;
   if (target.config !== undefined || existsSync(file)) {
-    // Loaded only here: most calls name the socket and never pay for the config parser.
-    const [{ loadConfigFile, ConfigReadError }, { formatConfigError }] = await Promise.all([import('../../host/config/load.js'), import('../../domain/config/index.js')]);
+    const { loadConfigFile, ConfigReadError } = await import('../../host/config/load.js');
     try {
       const result = loadConfigFile(file);
       if (result.ok) return { path: result.config.helper.socket, from: `helper.socket in ${file}` };
@@ -63,11 +74,12 @@ export function asUserError(err: unknown, choice?: SocketChoice): unknown {
 }
 
 /** Runs `work` on a connection to the helper, always closing it. */
-export async function withHelper<T>(target: HelperTarget | SocketChoice, work: (client: HelperClient, choice: SocketChoice) => Promise<T>): Promise<T> {
-  const choice = 'from' in target ? target : await resolveSocket(target);
+export async function withHelper<T>(target: HelperTarget, work: (client: HelperClient, choice: SocketChoice) => Promise<T>): Promise<T> {
+  const timeouts = callTimeouts(target);
+  const choice = await resolveSocket(target);
   let client: HelperClient | undefined;
   try {
-    client = await connectHelper(choice.path);
+    client = await connectHelper(choice.path, { callTimeoutsMs: timeouts });
     return await work(client, choice);
   } catch (err) {
     throw asUserError(err, choice);
