@@ -49,10 +49,12 @@ export function loadTrustedConfig(path: string, insecure: boolean): BatonConfig 
 }
 
 /**
- * Where the host's trust check of the state paths (journal, registry, history, VBIOS store, socket
- * folder: root-owned, not writable by others up to /, no links) is called, before the helper
- * touches any of them. The check itself is the host layer's (app/host/trust); until it is on this
- * branch this call site returns no problems.
+ * CALL SITE for the host layer's trust check of the state paths (journal, registry, history, VBIOS
+ * store, socket folder: root-owned, not writable by others up to /, no links, no ACL grants), run
+ * before the helper makes or opens any of them. The check is app/host/trust (the host branch); it
+ * is not on this branch yet, so this returns no problems. Wiring it is one line:
+ *   return checkStatePaths(statePathsOf(config.helper)).map(describeProblem);
+ * (from app/host/trust/paths.js). Not run under --simulate, whose state is the user's own.
  */
 export function statePathProblems(_config: BatonConfig): string[] {
   return [];
@@ -69,14 +71,14 @@ function simulationAuthorizer(rule: Authorizer, ownUid: number): Authorizer {
 /** The state folder exists (made private when missing) and this process alone holds its lock. */
 function takeStateFolder(config: BatonConfig, simulate: boolean): InstanceLock {
   const folder = stateFolderOf(config);
+  const untrusted = simulate ? [] : statePathProblems(config);
+  if (untrusted.length) throw new UserError('refusing to start: the helper runs as root and must not trust its state paths:', untrusted);
   try {
     ensureFolder(folder, simulate ? 0o700 : 0o750, 'the helper state');
   } catch (err) {
     if (err instanceof FolderError) throw new UserError(`refusing to start: ${err.message}`);
     throw err;
   }
-  const untrusted = statePathProblems(config);
-  if (untrusted.length) throw new UserError('refusing to start: the helper runs as root and must not trust its state paths:', untrusted);
   try {
     return lockStateFolder(folder);
   } catch (err) {
