@@ -1,6 +1,6 @@
 // Making the helper's folders one level at a time. Node's recursive mkdir retries for ever on a
 // path under /proc (the kernel answers ENOENT for every level), so the helper never uses it.
-import { lstatSync, mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** A folder the helper needs and cannot have; the message names the path and the reason. */
@@ -11,9 +11,11 @@ export class FolderError extends Error {
   }
 }
 
+// An existing level may be a link (/var/run → /run): whether state paths may be links is the
+// trust check's call; this only makes what is missing.
 function kind(path: string): 'folder' | 'missing' | 'other' {
   try {
-    return lstatSync(path).isDirectory() ? 'folder' : 'other';
+    return statSync(path).isDirectory() ? 'folder' : 'other';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw new FolderError(path, `cannot look at ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -21,8 +23,8 @@ function kind(path: string): 'folder' | 'missing' | 'other' {
 }
 
 /**
- * Makes `folder` and the missing folders above it, each with `mode`, without following a link at
- * any level it creates. Fails at once, naming `purpose` and the path, where a level cannot be made.
+ * Makes `folder` and the missing folders above it, each with `mode` (mkdir never follows a link
+ * in the level it makes). Fails at once, naming `purpose` and the path, where a level cannot be made.
  */
 export function ensureFolder(folder: string, mode: number, purpose: string): void {
   const target = resolve(folder);
