@@ -11,6 +11,7 @@ import { FakeService } from '../../helper/daemon/fake-service.js';
 import { cleanup, tempSocketDir, testConfig } from '../../helper/daemon/harness.js';
 
 const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stdout.write('helper-command.test: SKIPPED every test of baton helper: they must run as root (root-owned configs, the real-mode root check)\n');
 const running: Daemon[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.close()));
