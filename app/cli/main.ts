@@ -1,56 +1,81 @@
 // The `baton` command line: each command lives in commands/<name>.ts and registers itself here.
+// Only the command being run is loaded (its imports are most of the start-up time); `baton`,
+// `baton --help` and unknown commands load them all, to list them.
 import { Command, CommanderError } from 'commander';
-import { UserError } from './output.js';
-import { registerInventory } from './commands/inventory.js';
-import { registerConfig } from './commands/config.js';
-import { registerVbios } from './commands/vbios.js';
-import { registerGpu } from './commands/gpu.js';
-import { registerStatus } from './commands/status.js';
-import { registerSwitch } from './commands/switch.js';
-import { registerHistory } from './commands/history.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerHelper } from './commands/helper.js';
-import { simulatedConfigFor } from '../helper/simulate/config.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { errorJson, UserError } from './output.js';
+import { batonVersion } from './version.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+const helperCommand: () => Promise<Register> = async () => {
+  const { registerHelper } = await import('./commands/helper.js');
+  // The engine, the backends and the simulator load only when the helper starts.
+  const compose = () => import('../helper/compose.js');
+  return (program) =>
+    registerHelper(program, {
+      real: async (c) => (await compose()).realService(c),
+      simulated: async (c) => (await compose()).simulatedService(c),
+      simulatedConfig: async () => {
+        const [{ simulatedConfig }, { privateSimulationFolder }] = await Promise.all([import('../helper/simulate/config.js'), import('../helper/daemon/private-folder.js')]);
+        return simulatedConfig({ stateDir: privateSimulationFolder() });
+      },
+    });
+};
+
+/** Top-level command name → its module's register function, in the order help lists them. */
+const COMMANDS: [string[], () => Promise<Register>][] = [
+  [['inventory'], async () => (await import('./commands/inventory.js')).registerInventory],
+  [['config'], async () => (await import('./commands/config.js')).registerConfig],
+  [['vbios'], async () => (await import('./commands/vbios.js')).registerVbios],
+  [['gpu'], async () => (await import('./commands/gpu.js')).registerGpu],
+  [['status', 'reconcile'], async () => (await import('./commands/status.js')).registerStatus],
+  [['switch'], async () => (await import('./commands/switch.js')).registerSwitch],
+  [['history'], async () => (await import('./commands/history.js')).registerHistory],
+  [['doctor'], async () => (await import('./commands/doctor.js')).registerDoctor],
+  [['helper'], helperCommand],
+];
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const json = argv.includes('--json');
   const program = new Command('baton')
     .description('Move a GPU, and the monitors on it, between virtual machines and the host.')
-    .showHelpAfterError()
+    .version(batonVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    // With --json the error goes out as JSON (runCli), not as commander's text.
+    .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) })
     .exitOverride();
-  registerInventory(program);
-  registerConfig(program);
-  registerVbios(program);
-  registerGpu(program);
-  registerStatus(program);
-  registerSwitch(program);
-  registerHistory(program);
-  registerDoctor(program);
-  // The engine, the backends and the simulator load only when the helper starts: every other
-  // command starts faster without them.
-  const compose = () => import('../helper/compose.js');
-  registerHelper(program, {
-    real: async (c) => (await compose()).realService(c),
-    simulated: async (c) => (await compose()).simulatedService(c),
-    simulatedConfig: () => simulatedConfigFor(),
-  });
+  const wanted = COMMANDS.find(([names]) => names.includes(argv[0] ?? ''));
+  const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+  for (const [, load] of wanted ? [wanted] : versionOnly ? [] : COMMANDS) (await load())(program);
   return program;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
-    if (err instanceof UserError) {
-      process.stderr.write(`baton: ${err.message}\n`);
-      for (const line of err.details) process.stderr.write(`  ${line}\n`);
-      return 1;
+  const json = argv.includes('--json');
+  const fail = (message: string, details: string[], code: number) => {
+    if (json) process.stdout.write(errorJson(message, details, code));
+    else {
+      process.stderr.write(`baton: ${message}\n`);
+      for (const line of details) process.stderr.write(`  ${line}\n`);
     }
+    return code;
+  };
+  try {
+    const program = await buildProgram(argv);
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.ok;
+      // Commander has printed its one line (unless --json): a usage error, not a failure.
+      if (json) process.stdout.write(errorJson(err.message.replace(/^error: /, ''), [], EXIT.usage));
+      return EXIT.usage;
+    }
+    if (err instanceof UserError) return fail(err.message, err.details, err.exitCode);
     const e = err as Error;
-    process.stderr.write(`baton: internal error: ${e.message}\n`);
     if (process.env.BATON_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return 1;
+    return fail(`internal error: ${e.message}`, [], EXIT.error);
   }
 }

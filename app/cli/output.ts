@@ -1,11 +1,26 @@
-// How every command reports: a result on stdout (text or --json), errors on stderr, exit 0 or 1.
+// How every command reports: a result on stdout (text or --json), errors on stderr (with --json,
+// as JSON on stdout), and the exit status of exit-codes.ts.
+import { EXIT } from './exit-codes.js';
 
-/** An error the user can act on: printed as "baton: message", exit status 1, never a stack trace. */
+/** An error the user can act on: printed as "baton: message", never a stack trace. */
 export class UserError extends Error {
-  constructor(message: string, readonly details: string[] = []) {
+  constructor(message: string, readonly details: string[] = [], readonly exitCode: number = EXIT.error) {
     super(message);
     this.name = 'UserError';
   }
+}
+
+/** The command line was wrong: exit 2. */
+export class UsageError extends UserError {
+  constructor(message: string, details: string[] = []) {
+    super(message, details, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+/** An error as --json prints it on stdout. */
+export function errorJson(message: string, details: string[], exitCode: number): string {
+  return JSON.stringify({ ok: false, error: { message, details, exitCode } }, null, 2) + '\n';
 }
 
 export function printJson(value: unknown): void {

@@ -1,7 +1,7 @@
 // A client of the helper over its Unix socket, for the CLI and Electron's main process: typed
 // calls whose answers are validated, and the `event` notifications of a subscription.
 import { connect, type Socket } from 'node:net';
-import { JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0';
+import { createJSONRPCErrorResponse, JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0';
 import type { ServiceEvent } from '../domain/switch/service.js';
 import { encodeLine, LineSplitter } from './framing.js';
 import { EVENT_NOTIFICATION, helperMethods, MAX_LINE_BYTES, serviceEventSchema, type MethodName, type ParamsOf, type ResultOf } from './helper-protocol.js';
@@ -14,6 +14,46 @@ export class HelperConnectError extends Error {
     this.name = 'HelperConnectError';
   }
 }
+
+/** The helper ended the connection (or died) before answering `method`. */
+export class HelperLostError extends Error {
+  constructor(readonly socketPath: string, readonly method: string) {
+    super(`the helper at ${socketPath} closed the connection before answering ${method}`);
+    this.name = 'HelperLostError';
+  }
+}
+
+/** The helper took longer than the deadline to answer `method`; it may still be working on it. */
+export class HelperTimeoutError extends Error {
+  constructor(readonly socketPath: string, readonly method: string, readonly timeoutMs: number) {
+    super(`the helper at ${socketPath} did not answer ${method} within ${formatSeconds(timeoutMs)}; is it stuck? (journalctl -u baton-helper)`);
+    this.name = 'HelperTimeoutError';
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** How long each call may take: a switch runs every step of a move (a VM shutdown, a slow reset). */
+export const DEFAULT_CALL_TIMEOUTS_MS: Record<MethodName, number> = {
+  hello: 10_000,
+  status: 30_000,
+  switch: 15 * 60_000,
+  history: 30_000,
+  reconcile: 120_000,
+  subscribe: 10_000,
+  unsubscribe: 10_000,
+};
+
+export interface ConnectOptions {
+  connectTimeoutMs?: number;
+  /** Deadline of each call, by method; DEFAULT_CALL_TIMEOUTS_MS for those left out. */
+  callTimeoutsMs?: Partial<Record<MethodName, number>>;
+}
+
+/** A code that never travels: it marks the client's own deadline inside json-rpc-2.0. */
+const CLIENT_DEADLINE = -32098;
 
 export interface HelperClient {
   call<M extends MethodName>(method: M, ...params: undefined extends ParamsOf<M> ? [ParamsOf<M>?] : [ParamsOf<M>]): Promise<ResultOf<M>>;
@@ -31,7 +71,7 @@ const CONNECT_ERRORS: Record<string, string> = {
   ENOTSOCK: 'not a socket',
 };
 
-export function connectHelper(socketPath: string, opts: { connectTimeoutMs?: number } = {}): Promise<HelperClient> {
+export function connectHelper(socketPath: string, opts: ConnectOptions = {}): Promise<HelperClient> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     const timer = setTimeout(() => {
@@ -46,12 +86,12 @@ export function connectHelper(socketPath: string, opts: { connectTimeoutMs?: num
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(wrapSocket(socket));
+      resolve(wrapSocket(socket, socketPath, { ...DEFAULT_CALL_TIMEOUTS_MS, ...opts.callTimeoutsMs }));
     });
   });
 }
 
-function wrapSocket(socket: Socket): HelperClient {
+function wrapSocket(socket: Socket, socketPath: string, timeouts: Record<MethodName, number>): HelperClient {
   const eventListeners = new Set<(event: ServiceEvent) => void>();
   const closeListeners: ((reason: HelperRpcError | null) => void)[] = [];
   // Set when the helper ends the connection with an error (not authorized, line too large).
@@ -101,11 +141,14 @@ function wrapSocket(socket: Socket): HelperClient {
     async call(method, ...rest) {
       const params = rest[0];
       let raw: unknown;
+      const timeoutMs = timeouts[method];
       try {
-        raw = await rpc.request(method, params);
+        raw = await rpc.timeout(timeoutMs, (id) => createJSONRPCErrorResponse(id, CLIENT_DEADLINE, 'deadline')).request(method, params);
       } catch (err) {
         // Pending calls are failed with the helper's last word when it closed on an error.
         if (fatal) throw fatal;
+        if (err instanceof JSONRPCErrorException && err.code === CLIENT_DEADLINE) throw new HelperTimeoutError(socketPath, method, timeoutMs);
+        if (closed) throw new HelperLostError(socketPath, method);
         if (err instanceof JSONRPCErrorException) throw new HelperRpcError(err.code, err.message, err.data);
         throw err instanceof HelperRpcError ? err : new HelperRpcError(RpcErrorCode.InternalError, (err as Error).message);
       }

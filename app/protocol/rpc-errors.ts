@@ -12,10 +12,15 @@ export const RpcErrorCode = {
   UnknownName: -32002,
   /** A line longer than MAX_LINE_BYTES; the connection is closed after this. */
   MessageTooLarge: -32003,
-  /** Too many requests in flight on one connection. */
+  /**
+   * The helper is full: too many requests in flight on one connection (that request only), or too
+   * many connections (id null, and the connection is closed after this).
+   */
   Busy: -32004,
   /** The service refused or failed the call; the message says why. */
   ServiceError: -32005,
+  /** Idle too long, or a request line left incomplete too long; the connection is closed after this. */
+  Timeout: -32006,
 } as const;
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];

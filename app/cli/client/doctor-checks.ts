@@ -6,7 +6,9 @@ import { basename, join } from 'node:path';
 import { formatConfigError, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
 import { slotOf, type PciAddress } from '../../domain/pci-address.js';
 import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../../host/config/load.js';
+import { SYSTEM_ACCOUNT_FILES, type AccountFiles } from '../../helper/daemon/accounts.js';
 import { connectHelper } from '../../protocol/helper-client.js';
+import { accountErrors, describeMatch, locateGpu, setAsideJournals } from './machine-checks.js';
 
 export interface Finding {
   level: 'ok' | 'warning' | 'error';
@@ -19,6 +21,7 @@ export interface DoctorPaths {
   procRoot: string;
   configPath: string;
   socketPath: string;
+  accountFiles?: AccountFiles;
 }
 
 function read(path: string): string | null {
@@ -64,18 +67,9 @@ export function checkVfioModules({ sysRoot }: DoctorPaths): Finding[] {
   return findings;
 }
 
-/** Where a configured GPU sits now: its address, or the device with its ids. */
-function locate(sysRoot: string, gpu: GpuConfig): PciAddress | null {
-  const devices = join(sysRoot, 'bus/pci/devices');
-  if (gpu.match.by === 'address') return existsSync(join(devices, gpu.match.address)) ? gpu.match.address : null;
-  const { vendor, device } = gpu.match;
-  const found = list(devices).find((a) => read(join(devices, a, 'vendor')) === `0x${vendor}` && read(join(devices, a, 'device')) === `0x${device}`);
-  return (found as PciAddress | undefined) ?? null;
-}
-
 export function checkGpu({ sysRoot }: DoctorPaths, gpu: GpuConfig): Finding[] {
-  const address = locate(sysRoot, gpu);
-  if (!address) return [{ level: 'error', what: `${gpu.name}: not found on this machine`, fix: 'check match: in the config against `baton inventory`' }];
+  const address = locateGpu(sysRoot, gpu);
+  if (!address) return [{ level: 'error', what: `${gpu.name}: not found on this machine (no PCI device with ${describeMatch(gpu)}); the helper reports it absent`, fix: 'check match: in the config against `baton inventory` (or plug the GPU in)' }];
   const findings: Finding[] = [];
   const dev = join(sysRoot, 'bus/pci/devices', address);
   let group: string | null = null;
@@ -130,17 +124,39 @@ export function checkConfig(path: string): { findings: Finding[]; config: BatonC
   }
 }
 
-export async function checkHelper(socketPath: string): Promise<Finding> {
+/** The accounts the config names exist; the journals a recovery set aside are listed. */
+export function checkState(config: BatonConfig, configPath: string, files: AccountFiles = SYSTEM_ACCOUNT_FILES): Finding[] {
+  const findings: Finding[] = accountErrors(config, configPath, null, files).map((e) => ({ level: 'error', what: `${e.path}: ${e.message}`, fix: `baton config check ${configPath}` }));
+  for (const journal of setAsideJournals(config)) {
+    findings.push({ level: 'warning', what: `a recovery set aside the journal ${journal}: a switch it could neither finish nor undo`, fix: 'baton status shows where each GPU is; baton reconcile, then remove the file once the GPU is where it should be' });
+  }
+  return findings;
+}
+
+/** What the helper itself says about GPUs it cannot use and what start-up could not recover. */
+function helperReports(status: Record<string, unknown>): Finding[] {
+  const findings: Finding[] = [];
+  for (const gpu of (status.gpus as { name: string; owner: string; reason?: string }[] | undefined) ?? []) {
+    if (['absent', 'lost', 'wedged'].includes(gpu.owner)) {
+      findings.push({ level: gpu.owner === 'absent' ? 'warning' : 'error', what: `the helper reports ${gpu.name} ${gpu.owner}${gpu.reason ? `: ${gpu.reason}` : ''}`, fix: 'baton status; baton reconcile' });
+    }
+  }
+  for (const problem of (status.recoveryProblems as string[] | undefined) ?? []) findings.push({ level: 'warning', what: `the helper could not recover: ${problem}`, fix: 'baton status; baton history' });
+  return findings;
+}
+
+export async function checkHelper(socketPath: string): Promise<Finding[]> {
   try {
-    const client = await connectHelper(socketPath, { connectTimeoutMs: 2000 });
+    const client = await connectHelper(socketPath, { connectTimeoutMs: 2000, callTimeoutsMs: { hello: 5000, status: 10_000 } });
     try {
       const hello = await client.call('hello', { client: 'baton doctor' });
-      return { level: 'ok', what: `helper answers at ${socketPath} (version ${hello.server}, protocol ${hello.protocol})` };
+      const status = (await client.call('status')) as unknown as Record<string, unknown>;
+      return [{ level: 'ok', what: `helper answers at ${socketPath} (version ${hello.server}, protocol ${hello.protocol})` }, ...helperReports(status)];
     } finally {
       client.close();
     }
   } catch (err) {
-    return { level: 'error', what: (err as Error).message, fix: 'systemctl enable --now baton-helper.socket; journalctl -u baton-helper' };
+    return [{ level: 'error', what: (err as Error).message, fix: 'systemctl enable --now baton-helper.socket; journalctl -u baton-helper' }];
   }
 }
 
@@ -150,7 +166,8 @@ export async function runDoctorChecks(paths: DoctorPaths): Promise<Finding[]> {
     checkIommu(paths),
     ...checkVfioModules(paths),
     ...configFindings,
+    ...(config ? checkState(config, paths.configPath, paths.accountFiles) : []),
     ...(config?.gpus ?? []).flatMap((gpu) => checkGpu(paths, gpu)),
-    await checkHelper(paths.socketPath),
+    ...(await checkHelper(paths.socketPath)),
   ];
 }

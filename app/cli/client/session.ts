@@ -1,9 +1,11 @@
-// How the client commands talk to the helper: connect to --socket, call, and turn what can go
-// wrong (no helper, not allowed, refused request) into one "baton: ..." line.
-import { DEFAULT_SOCKET_PATH } from '../../protocol/helper-protocol.js';
-import { connectHelper, HelperConnectError, type HelperClient } from '../../protocol/helper-client.js';
+// How the client commands talk to the helper: find its socket (--socket, then BATON_SOCKET, then
+// the config's helper.socket, then the default), connect, call under a deadline, and turn what
+// can go wrong (no helper, not allowed, refused request, no answer) into one "baton: ..." line.
+import { existsSync } from 'node:fs';
+import { DEFAULT_SOCKET_PATH, METHOD_NAMES, type MethodName } from '../../protocol/helper-protocol.js';
+import { connectHelper, HelperConnectError, HelperLostError, HelperTimeoutError, type HelperClient } from '../../protocol/helper-client.js';
 import { HelperRpcError } from '../../protocol/rpc-errors.js';
-import { UserError } from '../output.js';
+import { UsageError, UserError } from '../output.js';
 
 export { DEFAULT_SOCKET_PATH };
 
@@ -18,19 +20,69 @@ export const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-export function asUserError(err: unknown): unknown {
-  if (err instanceof HelperConnectError || err instanceof HelperRpcError) return new UserError(err.message);
+/** The options every client command takes to find the helper. */
+export interface HelperTarget {
+  socket?: string;
+  config?: string;
+  /** --timeout: seconds, for every call. */
+  timeout?: string;
+}
+
+/** Every call's deadline from --timeout, or the client's defaults. */
+function callTimeouts(target: HelperTarget): Partial<Record<MethodName, number>> {
+  if (target.timeout === undefined) return {};
+  const seconds = Number(target.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new UsageError(`--timeout ${target.timeout}: expected seconds, more than 0 and at most 86400`);
+  const ms = Math.round(seconds * 1000);
+  return Object.fromEntries(METHOD_NAMES.map((m) => [m, ms]));
+}
+
+export interface SocketChoice {
+  path: string;
+  /** Where the path came from, for messages: "--socket", "BATON_SOCKET", "helper.socket in FILE", "the default". */
+  from: string;
+}
+
+/** --socket, then $BATON_SOCKET, then helper.socket of the config (--config or the default file), then the default. */
+export async function resolveSocket(target: HelperTarget, env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<SocketChoice> {
+  if (target.socket) return { path: target.socket, from: '--socket' };
+  if (env.BATON_SOCKET) return { path: env.BATON_SOCKET, from: 'BATON_SOCKET' };
+  // Loaded only here: most calls name the socket and never pay for the config schema and parser.
+  const { DEFAULT_CONFIG_PATH, formatConfigError } = await import('../../domain/config/index.js');
+  const file = target.config ?? DEFAULT_CONFIG_PATH;
+  if (target.config !== undefined || existsSync(file)) {
+    const { loadConfigFile, ConfigReadError } = await import('../../host/config/load.js');
+    try {
+      const result = loadConfigFile(file);
+      if (result.ok) return { path: result.config.helper.socket, from: `helper.socket in ${file}` };
+      if (target.config !== undefined) throw new UserError(`${file} has errors (baton config check ${file}):`, result.errors.map(formatConfigError));
+      io.err(`baton: warning: ${file} has errors, so its helper.socket is not used (baton config check ${file})\n`);
+    } catch (err) {
+      if (!(err instanceof ConfigReadError)) throw err;
+      if (target.config !== undefined) throw new UserError(err.message);
+      io.err(`baton: warning: ${err.message}; using the default socket\n`);
+    }
+  }
+  return { path: DEFAULT_SOCKET_PATH, from: 'the default' };
+}
+
+export function asUserError(err: unknown, choice?: SocketChoice): unknown {
+  const where = choice && choice.from !== '--socket' ? ` (socket from ${choice.from})` : '';
+  if (err instanceof HelperConnectError || err instanceof HelperLostError || err instanceof HelperTimeoutError) return new UserError(`${err.message}${where}`);
+  if (err instanceof HelperRpcError) return new UserError(err.message);
   return err;
 }
 
 /** Runs `work` on a connection to the helper, always closing it. */
-export async function withHelper<T>(socketPath: string, work: (client: HelperClient) => Promise<T>): Promise<T> {
+export async function withHelper<T>(target: HelperTarget, work: (client: HelperClient, choice: SocketChoice) => Promise<T>): Promise<T> {
+  const timeouts = callTimeouts(target);
+  const choice = await resolveSocket(target);
   let client: HelperClient | undefined;
   try {
-    client = await connectHelper(socketPath);
-    return await work(client);
+    client = await connectHelper(choice.path, { callTimeoutsMs: timeouts });
+    return await work(client, choice);
   } catch (err) {
-    throw asUserError(err);
+    throw asUserError(err, choice);
   } finally {
     client?.close();
   }

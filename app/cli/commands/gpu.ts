@@ -10,8 +10,10 @@ import { releaseGpu } from '../../host/handoff/release.js';
 import { ChildKernelWriter } from '../../host/kernel/kernel-writer.js';
 import { RESET_METHODS, ResetFailed, resetGpu, type ResetMethod } from '../../host/reset/reset.js';
 import { checkViability } from '../../host/vfio/viability.js';
+import type { BatonConfig } from '../../domain/config/index.js';
+import { describeHolder, probeStateFolder, stateFolderOf } from '../../helper/daemon/instance-lock.js';
 import { loadOptionalConfig } from '../config-option.js';
-import { printJson, printLines, UserError } from '../output.js';
+import { printJson, printLines, UsageError, UserError } from '../output.js';
 
 interface GpuOptions {
   json?: boolean;
@@ -23,7 +25,7 @@ interface GpuOptions {
 
 export function parseAddressArg(text: string): PciAddress {
   const address = parsePciAddress(text);
-  if (!address) throw new UserError(`${JSON.stringify(text)} is not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)`);
+  if (!address) throw new UsageError(`${JSON.stringify(text)} is not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)`);
   return address;
 }
 
@@ -57,6 +59,29 @@ async function withContext<T>(opts: GpuOptions, run: (ctx: HandoffContext) => Pr
   }
 }
 
+/**
+ * Refuses to move a GPU the helper manages while the helper runs (it holds its state folder's
+ * lock); otherwise holds that lock shared until the caller is done, so no helper starts meanwhile.
+ * Returns the way to let go.
+ */
+export function guardAgainstHelper(ctx: HandoffContext, address: PciAddress, config: BatonConfig | null, stateDir: string): () => void {
+  const probe = probeStateFolder(config ? stateFolderOf(config) : stateDir);
+  if (!probe.holder) return probe.release;
+  const who = `the Baton helper${describeHolder(probe.holder)} is running`;
+  if (!config) {
+    throw new UserError(`${address}: ${who}, and without its config there is no telling whether it manages this GPU`, [
+      'move a GPU the helper manages with: baton switch GPU TARGET',
+      'or name the helper\'s config with --config (or stop the helper: systemctl stop baton-helper)',
+    ]);
+  }
+  const entry = configuredGpu(config.gpus, findGpu(ctx, address));
+  if (!entry) return () => {};
+  throw new UserError(`${address}: ${who} and manages this GPU (${entry.name}); moving it behind the helper's back would leave its registry wrong`, [
+    `use: baton switch ${entry.name} TARGET   (TARGET: a VM, host or park)`,
+    'or stop the helper first: systemctl stop baton-helper',
+  ]);
+}
+
 export function registerGpu(program: Command): void {
   const gpu = program.command('gpu').description('move a GPU between the host drivers and vfio-pci (root)');
 
@@ -64,8 +89,9 @@ export function registerGpu(program: Command): void {
     const address = parseAddressArg(text);
     const config = loadOptionalConfig(opts.config);
     const result = await withContext(opts, (ctx) => {
+      const done = guardAgainstHelper(ctx, address, config, opts.stateDir);
       const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
-      return claimGpu(ctx, address, policyFrom(entry));
+      return claimGpu(ctx, address, policyFrom(entry)).finally(done);
     });
     if (opts.json) return printJson({ ok: true, ...result });
     printLines([
@@ -79,8 +105,9 @@ export function registerGpu(program: Command): void {
     const address = parseAddressArg(text);
     const config = loadOptionalConfig(opts.config);
     const result = await withContext(opts, (ctx) => {
+      const done = guardAgainstHelper(ctx, address, config, opts.stateDir);
       const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
-      return releaseGpu(ctx, address, policyFrom(entry));
+      return releaseGpu(ctx, address, policyFrom(entry)).finally(done);
     });
     if (opts.json) return printJson({ ok: true, ...result });
     printLines([
@@ -99,8 +126,9 @@ export function registerGpu(program: Command): void {
         throw new UserError(`--method ${opts.method}: expected one of ${RESET_METHODS.join(', ')}`);
       }
       const result = await withContext(opts, (ctx) => {
+        const done = guardAgainstHelper(ctx, address, config, opts.stateDir);
         const entry = config ? configuredGpu(config.gpus, findGpu(ctx, address)) : undefined;
-        return resetGpu(ctx, address, (opts.method as ResetMethod | undefined) ?? entry?.reset ?? 'auto');
+        return resetGpu(ctx, address, (opts.method as ResetMethod | undefined) ?? entry?.reset ?? 'auto').finally(done);
       });
       if (opts.json) return printJson({ ok: true, ...result });
       printLines([`${result.gpu}: reset in ${result.ms} ms`, ...result.resets.map((r) => `  ${r.address}: ${r.method} in ${r.ms} ms, answers as vendor ${r.vendorAfter}`)]);

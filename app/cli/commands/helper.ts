@@ -1,13 +1,17 @@
 // `baton helper`: runs the root helper daemon (what baton-helper.service starts). The service it
 // serves comes from a factory: the real engine, or the simulated workstation with --simulate.
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, formatConfigError, type BatonConfig } from '../../domain/config/index.js';
 import type { BatonService } from '../../domain/switch/service.js';
+import { missingAccounts } from '../../helper/daemon/accounts.js';
+import { configAuthorizer, type Authorizer } from '../../helper/daemon/authorize.js';
 import { startDaemon, type Daemon } from '../../helper/daemon/daemon.js';
+import { ensureFolder, FolderError } from '../../helper/daemon/folders.js';
+import { lockStateFolder, StateFolderLocked, stateFolderOf, type InstanceLock } from '../../helper/daemon/instance-lock.js';
 import { DaemonStartError, takeSystemdListenFd } from '../../helper/daemon/listen.js';
 import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../../host/config/load.js';
 import { UserError } from '../output.js';
+import { batonVersion } from '../version.js';
 
 export type ServiceFactory = (config: BatonConfig) => Promise<BatonService>;
 
@@ -15,7 +19,7 @@ export interface ServiceFactories {
   real: ServiceFactory;
   simulated: ServiceFactory;
   /** The config --simulate uses when no --config is given (the simulated workstation's own). */
-  simulatedConfig?: () => BatonConfig;
+  simulatedConfig?: () => BatonConfig | Promise<BatonConfig>;
 }
 
 export interface HelperOptions {
@@ -23,17 +27,6 @@ export interface HelperOptions {
   socket?: string;
   simulate?: boolean;
   insecureConfig?: boolean;
-}
-
-function serverVersion(): string {
-  // The package.json above this file, in the source tree and in dist/ alike.
-  for (let up = 3; up <= 5; up++) {
-    const file = new URL(`${'../'.repeat(up)}package.json`, import.meta.url);
-    if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'baton' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
 }
 
 /** The config the helper may trust: root-owned and not writable by others, unless a simulation says otherwise. */
@@ -55,24 +48,81 @@ export function loadTrustedConfig(path: string, insecure: boolean): BatonConfig 
   }
 }
 
+/**
+ * CALL SITE for the host layer's trust check of the state paths (journal, registry, history, VBIOS
+ * store, socket folder: root-owned, not writable by others up to /, no links, no ACL grants), run
+ * before the helper makes or opens any of them. The check is app/host/trust (the host branch); it
+ * is not on this branch yet, so this returns no problems. Wiring it is one line:
+ *   return checkStatePaths(statePathsOf(config.helper)).map(describeProblem);
+ * (from app/host/trust/paths.js). Not run under --simulate, whose state is the user's own.
+ */
+export function statePathProblems(_config: BatonConfig): string[] {
+  return [];
+}
+
+/** A simulation is run by a normal user (npm start): that user may talk to it too. */
+function simulationAuthorizer(rule: Authorizer, ownUid: number): Authorizer {
+  return (peer) => {
+    const verdict = rule(peer);
+    return verdict.allowed || peer.uid !== ownUid ? verdict : { allowed: true, who: `uid ${peer.uid} (the simulation's own user)`, user: null };
+  };
+}
+
+/** The state folder exists (made private when missing) and this process alone holds its lock. */
+function takeStateFolder(config: BatonConfig, simulate: boolean): InstanceLock {
+  const folder = stateFolderOf(config);
+  const untrusted = simulate ? [] : statePathProblems(config);
+  if (untrusted.length) throw new UserError('refusing to start: the helper runs as root and must not trust its state paths:', untrusted);
+  try {
+    ensureFolder(folder, simulate ? 0o700 : 0o750, 'the helper state');
+  } catch (err) {
+    if (err instanceof FolderError) throw new UserError(`refusing to start: ${err.message}`);
+    throw err;
+  }
+  try {
+    return lockStateFolder(folder);
+  } catch (err) {
+    if (err instanceof StateFolderLocked) throw new UserError(`refusing to start: ${err.message}; nothing was read or changed`);
+    throw err;
+  }
+}
+
 export async function startHelper(opts: HelperOptions, factories: ServiceFactories, log?: (line: string) => void): Promise<Daemon> {
   if (opts.insecureConfig && !opts.simulate) throw new UserError('--insecure-config is only allowed with --simulate: a real helper must not trust a file others can change');
   if (!opts.simulate && process.getuid?.() !== 0) throw new UserError('the helper must run as root (or try it with --simulate)');
+  const say = log ?? ((line: string) => process.stderr.write(`baton-helper: ${line}
+`));
   const config =
     opts.simulate && opts.config === undefined && factories.simulatedConfig
-      ? factories.simulatedConfig()
+      ? await factories.simulatedConfig()
       : loadTrustedConfig(opts.config ?? DEFAULT_CONFIG_PATH, opts.insecureConfig === true);
-  const service = await (opts.simulate ? factories.simulated : factories.real)(config);
+  const accounts = missingAccounts(config.helper);
+  if (accounts.length && !opts.simulate) throw new UserError('refusing to start: the config names accounts this system does not have:', accounts);
+  for (const problem of accounts) say(`${problem} (the simulation goes on: this user may connect)`);
+  // The lock comes before recovery, reconciliation or any device access: a second helper stops here.
+  const lock = takeStateFolder(config, opts.simulate === true);
   try {
-    return await startDaemon({
+    const service = await (opts.simulate ? factories.simulated : factories.real)(config);
+    const ruleOfConfig = configAuthorizer(config.helper);
+    const ownUid = process.getuid?.() ?? 0;
+    const daemon = await startDaemon({
       service,
       config,
       socketPath: opts.socket ?? config.helper.socket,
       listenFd: takeSystemdListenFd() ?? undefined,
-      serverVersion: serverVersion(),
+      serverVersion: batonVersion(),
+      ...(opts.simulate ? { authorize: (peer) => simulationAuthorizer(ruleOfConfig, ownUid)(peer) } : {}),
       ...(log ? { log } : {}),
     });
+    return {
+      ...daemon,
+      close: async () => {
+        await daemon.close();
+        lock.release();
+      },
+    };
   } catch (err) {
+    lock.release();
     if (err instanceof DaemonStartError) throw new UserError(`refusing to start: ${err.message}`);
     throw err;
   }

@@ -1,12 +1,12 @@
 // `baton history [--json] [--limit N] [--gpu G] [--vm V]`: past switches, newest first.
 import type { Command } from 'commander';
 import type { ProtocolHistoryEntry } from '../../protocol/helper-protocol.js';
-import { table, UserError } from '../output.js';
+import { table, UsageError } from '../output.js';
+import { helperOptions } from '../client/options.js';
 import { formatMs } from '../client/progress.js';
-import { DEFAULT_SOCKET_PATH, processIo, withHelper, type CliIo } from '../client/session.js';
+import { processIo, withHelper, type CliIo, type HelperTarget } from '../client/session.js';
 
-export interface HistoryOptions {
-  socket: string;
+export interface HistoryOptions extends HelperTarget {
   json?: boolean;
   limit?: string;
   gpu?: string;
@@ -30,26 +30,25 @@ export function formatHistory(entries: ProtocolHistoryEntry[]): string[] {
 function parseLimit(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UserError(`--limit ${text}: expected a whole number from 1 to 10000`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--limit ${text}: expected a whole number from 1 to 10000`);
   return n;
 }
 
 export async function runHistory(opts: HistoryOptions, io: CliIo = processIo): Promise<number> {
   const query = { limit: parseLimit(opts.limit), gpu: opts.gpu, vm: opts.vm };
-  const page = await withHelper(opts.socket, (client) => client.call('history', query));
+  const page = await withHelper(opts, (client) => client.call('history', query));
   io.out(opts.json ? JSON.stringify(page, null, 2) + '\n' : formatHistory(page.entries).join('\n') + '\n');
   return 0;
 }
 
 export function registerHistory(program: Command): void {
-  program
+  helperOptions(program
     .command('history')
     .description('show past switches, newest first')
     .option('--json', 'print {entries: [{gpu, from, to, requestedBy, outcome, startedAt, steps}], total}')
     .option('--limit <n>', 'at most this many entries')
     .option('--gpu <gpu>', 'only switches of this GPU')
-    .option('--vm <vm>', 'only switches from or to this VM ("host" and "park" too)')
-    .option('--socket <path>', 'the helper socket', DEFAULT_SOCKET_PATH)
+    .option('--vm <vm>', 'only switches from or to this VM ("host" and "park" too)'))
     .action(async (opts: HistoryOptions) => {
       process.exitCode = await runHistory(opts);
     });

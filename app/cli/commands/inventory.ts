@@ -1,8 +1,22 @@
 // `baton inventory`: the GPUs, their companions, IOMMU groups, monitors and assignability.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Gpu, Inventory } from '../../domain/inventory/model.js';
 import { readInventory } from '../../host/inventory.js';
-import { printJson, printLines, table } from '../output.js';
+import { printJson, printLines, table, UserError } from '../output.js';
+
+/** A folder to read as /sys must be one: a wrong --sysfs is an error, not an empty machine. */
+export function checkSysfsRoot(root: string): void {
+  let st;
+  try {
+    st = statSync(root);
+  } catch (err) {
+    throw new UserError(`--sysfs ${root}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
+  }
+  if (!st.isDirectory()) throw new UserError(`--sysfs ${root}: not a folder`);
+  if (!existsSync(join(root, 'bus/pci/devices'))) throw new UserError(`--sysfs ${root}: not a sysfs tree (it has no bus/pci/devices)`);
+}
 
 export function registerInventory(program: Command): void {
   program
@@ -11,6 +25,7 @@ export function registerInventory(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--sysfs <dir>', 'read this folder as /sys (a capture, a test tree)', '/sys')
     .action((opts: { json?: boolean; sysfs: string }) => {
+      checkSysfsRoot(opts.sysfs);
       const inventory = readInventory({ sysfsRoot: opts.sysfs });
       if (opts.json) printJson(inventory);
       else printLines(renderInventory(inventory));

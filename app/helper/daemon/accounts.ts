@@ -57,3 +57,14 @@ export function readGroups(path: string): GroupEntry[] {
 export function findGroup(files: AccountFiles, name: string): GroupEntry | undefined {
   return readGroups(files.group).find((g) => g.name === name);
 }
+
+/** helper.users and helper.group entries that name no account here (uids are taken as they are). */
+export function missingAccounts(helper: { group: string; users: readonly (string | number)[] }, files: AccountFiles = SYSTEM_ACCOUNT_FILES): string[] {
+  const problems: string[] = [];
+  if (!findGroup(files, helper.group)) problems.push(`helper.group: no group named ${JSON.stringify(helper.group)} in ${files.group}`);
+  const users = readUsers(files.passwd);
+  for (const entry of helper.users) {
+    if (typeof entry === 'string' && !users.some((u) => u.name === entry)) problems.push(`helper.users: no user named ${JSON.stringify(entry)} in ${files.passwd}`);
+  }
+  return problems;
+}

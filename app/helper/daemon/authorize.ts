@@ -9,18 +9,20 @@ export interface PeerCredentials {
   gid: number;
 }
 
-export type AuthorizationResult = { allowed: true; who: string } | { allowed: false; reason: string };
+/** `who` for logs and messages ("uid 1000 (ann)"); `user` the account name, null when /etc/passwd has none. */
+export type AuthorizationResult = { allowed: true; who: string; user: string | null } | { allowed: false; reason: string };
 export type Authorizer = (peer: PeerCredentials) => AuthorizationResult;
 
 export function configAuthorizer(helper: Pick<HelperConfig, 'group' | 'users'>, files: AccountFiles = SYSTEM_ACCOUNT_FILES): Authorizer {
   return (peer) => {
     const user = readUsers(files.passwd).find((u) => u.uid === peer.uid);
     const who = user ? `uid ${peer.uid} (${user.name})` : `uid ${peer.uid}`;
-    if (peer.uid === 0) return { allowed: true, who };
+    const allow = { allowed: true as const, who, user: user?.name ?? null };
+    if (peer.uid === 0) return allow;
     const listed = helper.users.some((entry) => (typeof entry === 'number' ? entry === peer.uid : entry === user?.name));
-    if (listed) return { allowed: true, who };
+    if (listed) return allow;
     const group = findGroup(files, helper.group);
-    if (group && (peer.gid === group.gid || user?.gid === group.gid || (user && group.members.includes(user.name)))) return { allowed: true, who };
+    if (group && (peer.gid === group.gid || user?.gid === group.gid || (user && group.members.includes(user.name)))) return allow;
     return {
       allowed: false,
       reason:

@@ -1,15 +1,28 @@
 // The root helper daemon: serves BatonService over JSON-RPC on a Unix socket to the users the
-// config allows. It owns the socket and the connections; the service owns everything else.
+// config allows. It owns the socket and the connections, and bounds what clients can take: open
+// connections in all and per uid (answered "busy", never reset), unsent bytes in all, log lines.
+// The service owns everything else.
 import { createServer, type Socket } from 'node:net';
 import type { BatonConfig } from '../../domain/config/index.js';
 import type { BatonService } from '../../domain/switch/service.js';
 import { DEFAULT_SOCKET_PATH, MAX_LINE_BYTES } from '../../protocol/helper-protocol.js';
+import { RpcErrorCode } from '../../protocol/rpc-errors.js';
 import { findGroup, SYSTEM_ACCOUNT_FILES, type AccountFiles } from './accounts.js';
 import { configAuthorizer, type Authorizer } from './authorize.js';
-import { serveConnection, type ConnectionLimits } from './connection.js';
+import { closeWithError, credentialsOf, serveConnection, type ConnectionLimits } from './connection.js';
 import { EventHub } from './event-hub.js';
 import { applySocketAccess, listen, listenOnPath, type SocketAccess } from './listen.js';
+import { DEFAULT_LOG_LIMIT, RateLimitedLog, type LogLimit } from './log-limiter.js';
 import { createDispatcher } from '../rpc/dispatcher.js';
+
+export interface DaemonLimits extends ConnectionLimits {
+  /** Connections served at once, from everyone. */
+  maxConnections: number;
+  /** Connections served at once for one uid, so one user cannot lock the others out. */
+  maxConnectionsPerUid: number;
+  /** Unsent bytes across every connection; a send past it drops the connection that sends. */
+  maxTotalBufferedBytes: number;
+}
 
 export interface DaemonOptions {
   service: BatonService;
@@ -22,20 +35,43 @@ export interface DaemonOptions {
   authorize?: Authorizer;
   accountFiles?: AccountFiles;
   serverVersion?: string;
-  limits?: Partial<ConnectionLimits>;
+  limits?: Partial<DaemonLimits>;
+  logLimit?: LogLimit;
   log?: (line: string) => void;
+}
+
+export interface DaemonStats {
+  connections: number;
+  /** Unsent bytes of every connection now, and the most there ever were at once. */
+  bufferedBytes: number;
+  peakBufferedBytes: number;
+  /** Log lines the rate limit kept back. */
+  suppressedLogLines: number;
 }
 
 export interface Daemon {
   /** Where clients connect (the path, also under socket activation when known). */
   socketPath: string;
   connections(): number;
+  stats(): DaemonStats;
   close(): Promise<void>;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { maxLineBytes: MAX_LINE_BYTES, maxInFlight: 1024, maxBufferedBytes: 16 * 1024 * 1024 };
-/** Open connections at once; more are dropped by Node before any byte is read. */
-export const MAX_CONNECTIONS = 256;
+export const DEFAULT_LIMITS: DaemonLimits = {
+  maxLineBytes: MAX_LINE_BYTES,
+  maxInFlight: 1024,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  pauseAboveBytes: 1024 * 1024,
+  idleTimeoutMs: 60_000,
+  lineTimeoutMs: 10_000,
+  maxConnections: 256,
+  maxConnectionsPerUid: 32,
+  maxTotalBufferedBytes: 64 * 1024 * 1024,
+};
+/** Open connections at once. Kept for callers of the old name. */
+export const MAX_CONNECTIONS = DEFAULT_LIMITS.maxConnections;
+/** Connections being refused linger until their answer is written; past this Node drops new ones. */
+const REFUSAL_SLACK = 64;
 
 /** 0660 to the helper group; 0666 when helper.users names people outside it, who must reach the socket too. */
 export function socketAccessFor(config: BatonConfig, files: AccountFiles): SocketAccess {
@@ -44,31 +80,78 @@ export function socketAccessFor(config: BatonConfig, files: AccountFiles): Socke
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`baton-helper: ${line}\n`));
+  const rawLog = opts.log ?? ((line: string) => process.stderr.write(`baton-helper: ${line}\n`));
+  const log = new RateLimitedLog(rawLog, opts.logLimit ?? DEFAULT_LOG_LIMIT);
   const files = opts.accountFiles ?? SYSTEM_ACCOUNT_FILES;
   const socketPath = opts.socketPath ?? opts.config.helper.socket ?? DEFAULT_SOCKET_PATH;
   const authorize = opts.authorize ?? configAuthorizer(opts.config.helper, files);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const hub = new EventHub(opts.service, log);
-  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log });
+  const hub = new EventHub(opts.service, rawLog);
+  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log: rawLog });
   const sockets = new Set<Socket>();
+  const served = new Map<number, number>();
+  let servedTotal = 0;
+  let peakBufferedBytes = 0;
 
-  const server = createServer((socket) => {
+  const bufferedBytes = () => {
+    let total = 0;
+    for (const s of sockets) total += s.writableLength;
+    return total;
+  };
+  const budget = {
+    buffered: bufferedBytes,
+    maxTotalBytes: limits.maxTotalBufferedBytes,
+    wrote: () => void (peakBufferedBytes = Math.max(peakBufferedBytes, bufferedBytes())),
+  };
+
+  const accept = (socket: Socket) => {
+    const peer = credentialsOf(socket);
+    if (typeof peer === 'string') {
+      log.line('refused', `refused a connection: cannot read its peer credentials (${peer})`);
+      return closeWithError(socket, RpcErrorCode.NotAuthorized, `cannot tell who is connecting: ${peer}`);
+    }
+    const verdict = authorize(peer);
+    if (!verdict.allowed) {
+      log.line('refused', `refused pid ${peer.pid}: ${verdict.reason}`);
+      return closeWithError(socket, RpcErrorCode.NotAuthorized, verdict.reason);
+    }
+    const mine = served.get(peer.uid) ?? 0;
+    if (mine >= limits.maxConnectionsPerUid) {
+      log.line('busy', `busy: refused pid ${peer.pid} of ${verdict.who}, who has ${mine} connections open (limit ${limits.maxConnectionsPerUid} per user)`);
+      return closeWithError(socket, RpcErrorCode.Busy, `busy: ${verdict.who} already has ${mine} connections to the helper open (limit ${limits.maxConnectionsPerUid} per user); close some and try again`);
+    }
+    if (servedTotal >= limits.maxConnections) {
+      log.line('busy', `busy: refused pid ${peer.pid} of ${verdict.who}: ${servedTotal} connections open (limit ${limits.maxConnections})`);
+      return closeWithError(socket, RpcErrorCode.Busy, `busy: the helper serves ${servedTotal} connections already (limit ${limits.maxConnections}); try again shortly`);
+    }
+    served.set(peer.uid, mine + 1);
+    servedTotal++;
+    socket.once('close', () => {
+      servedTotal--;
+      const left = (served.get(peer.uid) ?? 1) - 1;
+      if (left > 0) served.set(peer.uid, left);
+      else served.delete(peer.uid);
+    });
+    serveConnection(socket, peer, verdict.who, verdict.user, { dispatch, hub, limits, budget, log });
+  };
+
+  // allowHalfOpen: a client may send its request and shut its side; the answer still goes back.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     try {
-      serveConnection(socket, { dispatch, authorize, hub, limits, log });
+      accept(socket);
     } catch (err) {
-      log(`connection failed: ${(err as Error).message}`);
+      log.line('internal-error', `connection failed: ${(err as Error).message}`);
       socket.destroy();
     }
   });
-  server.maxConnections = MAX_CONNECTIONS;
-  server.on('drop', () => log(`dropped a connection: ${MAX_CONNECTIONS} already open`));
-  server.on('error', (err) => log(`server error: ${err.message}`));
+  server.maxConnections = limits.maxConnections + REFUSAL_SLACK;
+  server.on('drop', () => log.line('dropped', `dropped a connection before reading it: ${server.maxConnections} sockets already open`));
+  server.on('error', (err) => rawLog(`server error: ${err.message}`));
 
   const access = socketAccessFor(opts.config, files);
-  if (access.gid === null) log(`group ${opts.config.helper.group} does not exist: only root${opts.config.helper.users.length ? ' and helper.users' : ''} can connect`);
+  if (access.gid === null) rawLog(`group ${opts.config.helper.group} does not exist: only root${opts.config.helper.users.length ? ' and helper.users' : ''} can connect`);
   try {
     if (opts.listenFd !== undefined) {
       await listen(server, { fd: opts.listenFd });
@@ -84,17 +167,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     try {
       if (access.mode !== 0o660) applySocketAccess(socketPath, access);
     } catch (err) {
-      log(`cannot set access on ${socketPath}: ${(err as Error).message}`);
+      rawLog(`cannot set access on ${socketPath}: ${(err as Error).message}`);
     }
   }
-  log(`listening on ${opts.listenFd !== undefined ? `fd ${opts.listenFd} (${socketPath})` : socketPath}`);
+  rawLog(`listening on ${opts.listenFd !== undefined ? `fd ${opts.listenFd} (${socketPath})` : socketPath}`);
 
   return {
     socketPath,
     connections: () => sockets.size,
+    stats: () => ({ connections: sockets.size, bufferedBytes: bufferedBytes(), peakBufferedBytes, suppressedLogLines: log.suppressed() }),
     close: () =>
       new Promise((resolve) => {
         hub.close();
+        log.flush();
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -1,8 +1,9 @@
 // Where the helper listens: its own Unix socket (parent folder made, stale socket cleared, mode and
 // group set), or the socket systemd opened for it (socket activation, fd 3).
-import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
+import { ensureFolder, FolderError } from './folders.js';
 
 /** The helper cannot start; the message says why and what to do. */
 export class DaemonStartError extends Error {
@@ -70,7 +71,12 @@ export function applySocketAccess(path: string, access: SocketAccess): void {
 }
 
 export async function listenOnPath(server: Server, path: string, access: SocketAccess): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  try {
+    ensureFolder(dirname(path), 0o755, 'the helper socket');
+  } catch (err) {
+    if (err instanceof FolderError) throw new DaemonStartError(err.message);
+    throw err;
+  }
   await clearStaleSocket(path);
   await listen(server, path);
   applySocketAccess(path, access);

@@ -12,6 +12,8 @@ import { describeIssues } from './issues.js';
 /** What a method may know and do about the connection that called it. */
 export interface ConnectionContext {
   uid: number;
+  /** The caller's account name (SO_PEERCRED uid looked up in /etc/passwd), null when it has none. */
+  user: string | null;
   subscribe(): void;
   unsubscribe(): void;
 }
@@ -25,6 +27,9 @@ export interface DispatcherOptions {
 
 export type Dispatch = (request: JSONRPCRequest, ctx: ConnectionContext) => Promise<JSONRPCResponse | null>;
 
+/** Requesters only the helper records (a recovered switch, a key chord it saw itself); the protocol schema refuses them too. */
+const HELPER_ONLY_REQUESTERS: readonly string[] = ['recovery', 'chord'];
+
 type Params<M extends MethodName> = z.output<(typeof helperMethods)[M]['params']>;
 type Result<M extends MethodName> = z.input<(typeof helperMethods)[M]['result']>;
 type Handlers = { [M in MethodName]: (params: Params<M>, ctx: ConnectionContext) => Promise<Result<M>> };
@@ -33,10 +38,14 @@ function handlers({ service, config, serverVersion }: DispatcherOptions): Handle
   return {
     hello: async (_params, ctx) => ({ protocol: PROTOCOL_VERSION, server: serverVersion, uid: ctx.uid }),
     status: () => service.status(),
-    switch: async (params) => {
+    switch: async (params, ctx) => {
+      if (HELPER_ONLY_REQUESTERS.includes(params.requestedBy)) {
+        throw new JSONRPCErrorException(`switch: params.requestedBy: ${params.requestedBy} is recorded only by the helper itself, never asked for by a client`, RpcErrorCode.InvalidParams);
+      }
       const gpu = allowedGpu(config, params.gpu);
       const target = allowedTarget(config, params.target);
-      return service.switchGpu({ gpu: gpu.name, target, requestedBy: params.requestedBy });
+      // requestedBy is the client's hint (the schema refuses the helper's own kinds); the peer is the kernel's word.
+      return service.switchGpu({ gpu: gpu.name, target, requestedBy: params.requestedBy, peer: { uid: ctx.uid, user: ctx.user } });
     },
     history: async (params) => {
       const query = { ...params };

@@ -35,6 +35,25 @@ describe('LineSplitter', () => {
     expect(split(5, ['123456\n']).overflows).toEqual([6]);
   });
 
+  it('says how many lines a chunk completed and how many bytes of a line are still open', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter(100, { line: (l) => lines.push(l), overflow: () => {} });
+    expect(s.push(Buffer.from('{"a":1}\n{"b"'))).toBe(1);
+    expect(s.pendingBytes()).toBe(4);
+    expect(s.push(Buffer.from(':2}\n'))).toBe(1);
+    expect(s.pendingBytes()).toBe(0);
+  });
+
+  it('delivers what follows the last newline when the stream ends (a client that half-closes)', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter(100, { line: (l) => lines.push(l), overflow: () => {} });
+    s.push(Buffer.from('{"a":1}\n{"b":2}'));
+    s.end();
+    expect(lines).toEqual(['{"a":1}', '{"b":2}']);
+    s.end();
+    expect(lines).toHaveLength(2);
+  });
+
   it('encodes one message per line', () => {
     expect(encodeLine({ a: 'b\nc' })).toBe('{"a":"b\\nc"}\n');
   });

@@ -35,9 +35,11 @@ function machine(devices: Device[], opts: { modules?: string[]; cmdline?: string
   return { sys, proc, dir };
 }
 
-function config(dir: string, extra = ''): string {
+/** A config with its state in `dir`; the group is root's, which every system has. */
+function config(dir: string, extra = '', helper = 'group: root'): string {
   const file = join(dir, 'baton.yaml');
-  writeFileSync(file, `gpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n    movablePeers: ["0000:01:00.1"]\n${extra}`);
+  const state = `journal: ${join(dir, 'state', 'journal.json')}, history: { file: ${join(dir, 'state', 'history.jsonl')} }`;
+  writeFileSync(file, `helper: { ${helper}, ${state} }\ngpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n    movablePeers: ["0000:01:00.1"]\n${extra}`);
   return file;
 }
 
@@ -98,9 +100,24 @@ describe('baton doctor', () => {
     expect(findings).toContainEqual({ level: 'error', what: 'gpu0: VBIOS file /nonexistent/gpu0.rom missing', fix: expect.any(String) });
     const empty = machine([]);
     const gone = await doctor({ sysRoot: empty.sys, procRoot: empty.proc, configPath: config(empty.dir), socketPath: join(m.dir, 'x') });
-    expect(gone.findings.map((f) => f.what)).toContain('gpu0: not found on this machine');
+    expect(gone.findings.map((f) => f.what)).toContain('gpu0: not found on this machine (no PCI device with address 0000:01:00.0); the helper reports it absent');
     writeFileSync(file, 'gpus: 3\n');
     const broken = await doctor({ sysRoot: m.sys, procRoot: m.proc, configPath: file, socketPath: join(m.dir, 'x') });
     expect(broken.findings.some((f) => f.level === 'error' && f.what.startsWith(`${file}:1:`))).toBe(true);
+  });
+
+  it('reports helper.group and helper.users naming no account, and journals a recovery set aside', async () => {
+    const m = machine(GPU, { modules: ['vfio', 'vfio_pci', 'vfio_iommu_type1'] });
+    const file = config(m.dir, '', 'group: nosuchbatongroup, users: [nosuchbatonuser, 4321]');
+    mkdirSync(join(m.dir, 'state', 'journal', 'aside'), { recursive: true });
+    writeFileSync(join(m.dir, 'state', 'journal', 'aside', 'gpu0.json.1'), '{}');
+    const { code, findings } = await doctor({ sysRoot: m.sys, procRoot: m.proc, configPath: file, socketPath: join(m.dir, 'x') });
+    expect(code).toBe(1);
+    const whats = findings.map((f) => `${f.level} ${f.what}`);
+    expect(whats).toContain('error helper.group: no group named "nosuchbatongroup" on this system (/etc/group); the helper refuses to start (create it: groupadd nosuchbatongroup)');
+    expect(whats).toContain('error helper.users[0]: no user named "nosuchbatonuser" on this system (/etc/passwd); the helper refuses to start');
+    // A uid is taken as it is: accounts without a passwd entry may still connect.
+    expect(whats.filter((w) => w.includes('4321'))).toEqual([]);
+    expect(whats).toContain(`warning a recovery set aside the journal ${join(m.dir, 'state', 'journal', 'aside', 'gpu0.json.1')}: a switch it could neither finish nor undo`);
   });
 });

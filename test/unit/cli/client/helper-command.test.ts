@@ -11,16 +11,19 @@ import { FakeService } from '../../helper/daemon/fake-service.js';
 import { cleanup, tempSocketDir, testConfig } from '../../helper/daemon/harness.js';
 
 const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stdout.write('helper-command.test: SKIPPED every test of baton helper: they must run as root (root-owned configs, the real-mode root check)\n');
 const running: Daemon[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.close()));
   await cleanup();
 });
 
-function configFile(mode = 0o644): string {
+/** A config whose state and socket live in a fresh folder; the group is root's, which every system has. */
+function configFile(mode = 0o644, helperExtra = 'group: root'): string {
   const dir = tempSocketDir();
   const file = join(dir, 'baton.yaml');
-  writeFileSync(file, `helper: { socket: ${join(dir, 'helper.sock')} }\ngpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n`);
+  const helper = `helper: { socket: ${join(dir, 'helper.sock')}, journal: ${join(dir, 'state', 'journal.json')}, history: { file: ${join(dir, 'state', 'history.jsonl')} }, ${helperExtra} }`;
+  writeFileSync(file, `${helper}\ngpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n`);
   chmodSync(file, mode);
   return file;
 }
@@ -73,6 +76,15 @@ describe.skipIf(!isRoot)('baton helper', () => {
     const socket = join(tempSocketDir(), 's.sock');
     running.push(await startHelper({ simulate: true, socket }, { ...f, simulatedConfig: () => testConfig() }, () => {}));
     expect(made[0]?.config.vms.map((v) => v.name)).toEqual(['win', 'broken']);
+  });
+
+  it('refuses to start when helper.group or helper.users name no account here, before any service is made', async () => {
+    const { f, made } = factories();
+    const file = configFile(0o644, 'group: nosuchbatongroup, users: [nosuchbatonuser, 4321]');
+    const err = (await startHelper({ config: file }, f).catch((e: unknown) => e)) as { message: string; details: string[] };
+    expect(err.message).toBe('refusing to start: the config names accounts this system does not have:');
+    expect(err.details).toEqual(['helper.group: no group named "nosuchbatongroup" in /etc/group', 'helper.users: no user named "nosuchbatonuser" in /etc/passwd']);
+    expect(made).toEqual([]);
   });
 
   it('refuses a config with errors, naming the file', async () => {

@@ -24,7 +24,7 @@ describe('configAuthorizer', () => {
   const allow = configAuthorizer({ group: 'baton', users: [] }, files);
 
   it('allows root whatever the config says', () => {
-    expect(configAuthorizer({ group: 'nogroup', users: [] }, files)(peer(0))).toEqual({ allowed: true, who: 'uid 0 (root)' });
+    expect(configAuthorizer({ group: 'nogroup', users: [] }, files)(peer(0))).toEqual({ allowed: true, who: 'uid 0 (root)', user: 'root' });
   });
 
   it('allows members listed in /etc/group, by primary group, and by the connecting gid', () => {

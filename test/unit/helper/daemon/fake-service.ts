@@ -8,6 +8,10 @@ export class FakeService implements BatonService {
   failTarget = 'broken';
   readonly calls: SwitchRequest[] = [];
   readonly entries: Record<string, unknown>[] = [];
+  /** How long each switch takes; a few ms unless a test needs it longer. */
+  switchDelayMs = 2;
+  historyCalls = 0;
+  findings: string[] = [];
   private readonly listeners = new Set<(event: ServiceEvent) => void>();
 
   async status(): Promise<StatusSnapshot> {
@@ -27,23 +31,25 @@ export class FakeService implements BatonService {
     const startedAt = new Date().toISOString();
     this.emit({ kind: 'switch-started', switchId, gpu: request.gpu, from, to: request.target, requestedBy: request.requestedBy });
     this.emit({ kind: 'step-started', switchId, step: 'claim', detail: 'to vfio-pci', at: startedAt });
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, this.switchDelayMs));
     this.emit({ kind: 'step-ended', switchId, step: 'claim', outcome: failed ? 'failed' : 'ok', ms: 2, ...(failed ? { error: 'device busy' } : {}) });
     if (!failed) this.owner = request.target;
     const outcome = failed ? 'rolled-back' : 'succeeded';
     this.emit({ kind: 'switch-ended', switchId, outcome, owner: this.owner });
     const steps = [{ name: 'claim', outcome: failed ? 'failed' : 'ok', ms: 2 }];
-    this.entries.unshift({ id: switchId, gpu: request.gpu, from, to: request.target, requestedBy: request.requestedBy, outcome, startedAt, steps });
+    const rolledBack = failed ? [`give ${request.gpu} back to ${from}`] : [];
+    this.entries.unshift({ id: switchId, gpu: request.gpu, from, to: request.target, requestedBy: request.requestedBy, outcome, startedAt, steps, rolledBack });
     return { switchId, outcome, owner: this.owner, ...(failed ? { error: 'claim failed: device busy' } : {}) };
   }
 
   async history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number }> {
+    this.historyCalls++;
     const matching = this.entries.filter((e) => (!query.gpu || e.gpu === query.gpu) && (!query.vm || e.from === query.vm || e.to === query.vm));
     return { entries: matching.slice(query.offset ?? 0, (query.offset ?? 0) + (query.limit ?? 50)), total: matching.length };
   }
 
   async reconcile(): Promise<string[]> {
-    return [];
+    return this.findings;
   }
 
   subscribe(listener: (event: ServiceEvent) => void): () => void {

@@ -11,6 +11,7 @@ import { cleanup, exchange, request, startTestDaemon, tempSocketDir, testConfig 
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stdout.write('peer-access.test: SKIPPED the tests of who may connect: they must run as root to start clients as other uids\n');
 
 afterEach(cleanup);
 

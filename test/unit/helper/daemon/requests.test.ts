@@ -28,7 +28,24 @@ describe('helper requests', () => {
     const { socketPath, service } = await startTestDaemon();
     const { messages } = await exchange(socketPath, request(1, 'switch', { gpu: '01:00.0', target: 'win', requestedBy: 'cli' }), 1);
     expect(switchResultSchema.parse(messages[0]?.result)).toMatchObject({ outcome: 'succeeded', owner: 'win' });
-    expect(service.calls).toEqual([{ gpu: 'gpu0', target: 'win', requestedBy: 'cli' }]);
+    // The peer comes from SO_PEERCRED (the test runs as this uid), not from anything the client sent.
+    const uid = process.getuid?.() ?? -1;
+    expect(service.calls).toEqual([{ gpu: 'gpu0', target: 'win', requestedBy: 'cli', peer: { uid, user: expect.toSatisfy((u: unknown) => u === null || typeof u === 'string') } }]);
+  });
+
+  it('refuses requestedBy "recovery" (only the helper records it), before the service sees it', async () => {
+    const { socketPath, service } = await startTestDaemon();
+    const { messages } = await exchange(socketPath, request(1, 'switch', { gpu: 'gpu0', target: 'win', requestedBy: 'recovery' }), 1);
+    expect(messages[0]).toMatchObject({ id: 1, error: { code: RpcErrorCode.InvalidParams } });
+    expect(String((messages[0]?.error as { message: string }).message)).toContain('params.requestedBy');
+    expect(service.calls).toEqual([]);
+  });
+
+  it('ignores a peer the client sends: the switch params are strict', async () => {
+    const { socketPath, service } = await startTestDaemon();
+    const { messages } = await exchange(socketPath, request(1, 'switch', { gpu: 'gpu0', target: 'win', requestedBy: 'cli', peer: { uid: 0, user: 'root' } }), 1);
+    expect(messages[0]).toMatchObject({ id: 1, error: { code: RpcErrorCode.InvalidParams } });
+    expect(service.calls).toEqual([]);
   });
 
   it('refuses a GPU the config does not name, before the service sees it', async () => {

@@ -38,6 +38,10 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
   return sections;
 }
 
+const canActivate = has('systemd-socket-activate') && existsSync(join(ROOT, 'node_modules/.bin/vite-node'));
+if (!canActivate) process.stdout.write('systemd.test: SKIPPED the socket-activation run: it needs systemd-socket-activate and node_modules/.bin/vite-node\n');
+if (!has('systemd-analyze')) process.stdout.write('systemd.test: SKIPPED systemd-analyze verify: systemd-analyze is not installed\n');
+
 const unit = (name: string) => parseUnit(readFileSync(join(UNITS, name), 'utf8'));
 
 describe('systemd units', () => {
@@ -49,6 +53,15 @@ describe('systemd units', () => {
     expect(service.get('ProtectKernelTunables')).toBeUndefined();
     expect(service.get('PrivateDevices')).toBeUndefined();
     expect(unit('baton-helper.service').get('Unit')!.get('Requires')).toEqual(['baton-helper.socket']);
+  });
+
+  it('the service starts after the hypervisor daemons it may use, without pulling them in', () => {
+    const section = unit('baton-helper.service').get('Unit')!;
+    const after = (section.get('After') ?? []).flatMap((v) => v.split(/\s+/));
+    for (const daemon of ['libvirtd.service', 'virtqemud.service', 'xenstored.service']) expect(after).toContain(daemon);
+    // Wants=/Requires= would start libvirt or Xen on a machine that uses neither.
+    const pulled = [...(section.get('Wants') ?? []), ...(section.get('Requires') ?? [])].flatMap((v) => v.split(/\s+/));
+    expect(pulled).toEqual(['baton-helper.socket']);
   });
 
   it('the socket listens where clients look, 0660 to group baton', () => {
@@ -80,7 +93,7 @@ describe('socket activation', () => {
     expect(() => takeSystemdListenFd({ LISTEN_PID: '42', LISTEN_FDS: '2' }, 42)).toThrow(/exactly one ListenStream/);
   });
 
-  it.skipIf(!has('systemd-socket-activate') || !existsSync(join(ROOT, 'node_modules/.bin/vite-node')))(
+  it.skipIf(!canActivate)(
     'serves on the socket systemd opened, answering the connection that woke it',
     async () => {
       const socketPath = join(tempSocketDir(), 'helper.sock');
