@@ -129,6 +129,14 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
       expect(s.processes).toEqual([]);
     });
 
+    it('every claim and release ran in one process (cli-batch) that holds no more file descriptors after the last cycle than after the first', () => {
+      const fds = (name: string) => Number(r.cmd(name).extra.fds);
+      expect(r.facts().batchExit).toBe('0');
+      expect(fds('release-1')).toBeGreaterThan(0);
+      expect(fds(`release-${CYCLES}`)).toBe(fds('release-1'));
+      expect(fds(`claim-${CYCLES}`)).toBe(fds('claim-1'));
+    });
+
     it('leaves the other devices alone through all cycles', () => {
       const last = r.snap(`released-${CYCLES}`);
       for (const a of [roles.bootVga, roles.gpuB, roles.gpuBAudio, roles.nic]) expect(last.driver.get(a)).toBe(initial.driver.get(a));
