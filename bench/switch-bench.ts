@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal } from '../app/helper/engine/journal.js';
+import { JournalBook } from '../app/helper/engine/journal.js';
 import { RegistryOwnerBook } from '../app/helper/engine/owner-book.js';
 import { HelperService } from '../app/helper/engine/service.js';
 import { createSimulatedWorkstation } from '../app/helper/simulate/index.js';
@@ -28,7 +28,8 @@ const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
 const sim = createSimulatedWorkstation({ speed: 0, stateDir: dir, vms: { 'vm-xen': { state: 'shut-off' } } });
 const service = new HelperService({
   config: sim.config, host: sim.host, backendFor: sim.backendFor,
-  journal: new Journal(join(dir, 'journal.json')),
+  journals: new JournalBook(join(dir, 'journal'), sim.config.gpus.map((g) => g.name)),
+  log: () => {},
   owners: new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json'))),
   history: HistoryStore.open(join(dir, 'history.jsonl')),
 });

@@ -7,6 +7,9 @@ interface Libc {
   close: (fd: number) => number;
   ioctl: (fd: number, request: number, ...typedArgs: unknown[]) => number;
   getsockopt: (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
+  lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
+  fgetxattr: (fd: number, name: string, value: Buffer | null, size: number) => number;
+  lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -20,6 +23,9 @@ function load(): Libc {
     // glibc's ioctl is variadic: each extra argument is passed as a (type, value) pair.
     ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)') as Libc['ioctl'],
     getsockopt: lib.func('int getsockopt(int fd, int level, int optname, _Inout_ uint8_t *optval, _Inout_ uint32_t *optlen)') as Libc['getsockopt'],
+    lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as Libc['lgetxattr'],
+    fgetxattr: lib.func('long fgetxattr(int fd, const char *name, _Out_ void *value, size_t size)') as Libc['fgetxattr'],
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)') as Libc['lsetxattr'],
   };
   return libc;
 }
@@ -98,4 +104,39 @@ export function ioctlString(fd: number, request: number, text: string, what: str
   const r = load().ioctl(fd, request, 'const char *', text);
   if (r < 0) fail(what);
   return r;
+}
+
+/** Attribute absent, or the filesystem has no extended attributes: both mean "no ACL". */
+const NO_XATTR = new Set(['ENODATA', 'ENOTSUP', 'EOPNOTSUPP']);
+
+function readXattr(size: (buf: Buffer | null, n: number) => number, what: string): Buffer | null {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const n = size(null, 0);
+    if (n < 0) {
+      if (NO_XATTR.has(errnoName(koffi.errno()))) return null;
+      fail(what);
+    }
+    const buf = Buffer.alloc(n);
+    const got = size(buf, n);
+    if (got >= 0) return buf.subarray(0, got);
+    const code = errnoName(koffi.errno());
+    if (NO_XATTR.has(code)) return null;
+    if (code !== 'ERANGE') fail(what); // ERANGE: it grew in between; ask again
+  }
+  fail(what);
+}
+
+/** An extended attribute of a path, not following a final symlink; null when it has none. */
+export function getXattr(path: string, name: string): Buffer | null {
+  return readXattr((buf, n) => load().lgetxattr(path, name, buf, n), `lgetxattr ${path} ${name}`);
+}
+
+/** An extended attribute of an open file; null when it has none. */
+export function getXattrFd(fd: number, name: string): Buffer | null {
+  return readXattr((buf, n) => load().fgetxattr(fd, name, buf, n), `fgetxattr ${name}`);
+}
+
+/** Sets an extended attribute (tests write POSIX ACLs with it where setfacl is missing). */
+export function setXattr(path: string, name: string, value: Buffer): void {
+  if (load().lsetxattr(path, name, value, value.length, 0) < 0) fail(`lsetxattr ${path} ${name}`);
 }

@@ -1,5 +1,6 @@
 // VFIO ioctls (include/uapi/linux/vfio.h): _IO(';', 100 + n), no size encoded; structs start with argsz.
-import { closeFd, ioctlBuffer, ioctlInt, ioctlString, O_RDWR, openPath } from './libc.js';
+import { closeFd, ioctlBuffer, O_RDWR, openPath } from './libc.js';
+import type { Syscalls } from './syscalls.js';
 
 export const VFIO_GET_API_VERSION = 0x3b64;
 export const VFIO_GROUP_GET_STATUS = 0x3b67;
@@ -32,11 +33,6 @@ export function vfioGroupStatus(group: number, devDir = '/dev/vfio'): VfioGroupS
   }
 }
 
-const VFIO_SET_IOMMU = 0x3b66;
-const VFIO_GROUP_SET_CONTAINER = 0x3b68;
-const VFIO_TYPE1v2_IOMMU = 3;
-const MAX_DEPENDENTS = 32;
-
 export interface HotResetDependent {
   group: number;
   address: string;
@@ -45,14 +41,24 @@ export interface HotResetDependent {
 /**
  * VFIO_DEVICE_PCI_HOT_RESET: a secondary bus reset of the slot or bus the device sits on, for a
  * multi-function GPU whose functions cannot be reset one by one. The caller must own every group
- * the reset touches, so each affected group is opened and put in one container. Synchronous: the
- * kernel sleeps for the bus to settle (about a second), and the caller accepts that pause.
+ * the reset touches, so each affected group is opened and put in one container. The kernel sleeps
+ * for the bus to settle (about a second) and may hang on a broken device, so this never runs in
+ * the helper's main thread: it runs in the GPU's kernel-writer child (app/host/kernel), whose source
+ * is built from this function's text. Hence self-contained: only its parameters and globals.
  */
-export function vfioHotReset(group: number, deviceName: string, devDir = '/dev/vfio'): HotResetDependent[] {
+export function hotResetSequence(sys: Syscalls, group: number, deviceName: string, devDir: string): HotResetDependent[] {
+  const O_RDWR = 2;
+  const VFIO_SET_IOMMU = 0x3b66;
+  const VFIO_GROUP_SET_CONTAINER = 0x3b68;
+  const VFIO_GROUP_GET_DEVICE_FD = 0x3b6a;
+  const VFIO_DEVICE_GET_PCI_HOT_RESET_INFO = 0x3b70;
+  const VFIO_DEVICE_PCI_HOT_RESET = 0x3b71;
+  const VFIO_TYPE1v2_IOMMU = 3;
+  const MAX_DEPENDENTS = 32;
   if (!Number.isInteger(group) || group < 0) throw new RangeError(`IOMMU group ${group} is not a group number`);
   const fds: number[] = [];
   const open = (path: string) => {
-    const fd = openPath(path, O_RDWR);
+    const fd = sys.open(path, O_RDWR);
     fds.push(fd);
     return fd;
   };
@@ -63,18 +69,18 @@ export function vfioHotReset(group: number, deviceName: string, devDir = '/dev/v
       const fd = open(`${devDir}/${g}`);
       const arg = Buffer.alloc(4);
       arg.writeInt32LE(container, 0);
-      ioctlBuffer(fd, VFIO_GROUP_SET_CONTAINER, arg, `VFIO_GROUP_SET_CONTAINER for group ${g}`);
+      sys.ioctlBuffer(fd, VFIO_GROUP_SET_CONTAINER, arg, `VFIO_GROUP_SET_CONTAINER for group ${g}`);
       groupFds.set(g, fd);
       return fd;
     };
     const groupFd = join(group);
-    ioctlInt(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU, 'VFIO_SET_IOMMU (type1v2)');
-    const device = ioctlString(groupFd, VFIO_GROUP_GET_DEVICE_FD, deviceName, `VFIO_GROUP_GET_DEVICE_FD for ${deviceName}`);
+    sys.ioctlInt(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU, 'VFIO_SET_IOMMU (type1v2)');
+    const device = sys.ioctlString(groupFd, VFIO_GROUP_GET_DEVICE_FD, deviceName, `VFIO_GROUP_GET_DEVICE_FD for ${deviceName}`);
     fds.push(device);
 
     const info = Buffer.alloc(12 + MAX_DEPENDENTS * 8);
     info.writeUInt32LE(info.length, 0);
-    ioctlBuffer(device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info, `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO for ${deviceName}`);
+    sys.ioctlBuffer(device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info, `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO for ${deviceName}`);
     const count = info.readUInt32LE(8);
     const dependents: HotResetDependent[] = [];
     for (let i = 0; i < Math.min(count, MAX_DEPENDENTS); i++) {
@@ -89,9 +95,9 @@ export function vfioHotReset(group: number, deviceName: string, devDir = '/dev/v
     reset.writeUInt32LE(reset.length, 0);
     reset.writeUInt32LE(groupFds.size, 8);
     [...groupFds.values()].forEach((fd, i) => reset.writeInt32LE(fd, 12 + i * 4));
-    ioctlBuffer(device, VFIO_DEVICE_PCI_HOT_RESET, reset, `VFIO_DEVICE_PCI_HOT_RESET for ${deviceName}`);
+    sys.ioctlBuffer(device, VFIO_DEVICE_PCI_HOT_RESET, reset, `VFIO_DEVICE_PCI_HOT_RESET for ${deviceName}`);
     return dependents;
   } finally {
-    for (const fd of fds.reverse()) closeFd(fd);
+    for (const fd of fds.reverse()) sys.close(fd);
   }
 }

@@ -17,12 +17,13 @@ export class UndoStack {
     return this.undos.length;
   }
 
-  async unwind(): Promise<UnwindReport> {
+  /** Runs every undo, newest first; `runOne` may wrap each (e.g. under a deadline). */
+  async unwind(runOne: (label: string, run: () => Promise<void> | void) => Promise<void> = async (_label, run) => { await run(); }): Promise<UnwindReport> {
     const report: UnwindReport = { undone: [], failed: [] };
     while (this.undos.length) {
       const undo = this.undos.pop()!;
       try {
-        await undo.run();
+        await runOne(undo.label, undo.run);
         report.undone.push(undo.label);
       } catch (err) {
         report.failed.push(`${undo.label}: ${(err as Error).message}`);

@@ -13,7 +13,7 @@ import { RomStore } from '../host/rom/store.js';
 import { RealHost } from './adapters/real-host.js';
 import { XenHost } from './adapters/xen-host.js';
 import { readInventory } from '../host/inventory.js';
-import { Journal } from './engine/journal.js';
+import { JournalBook } from './engine/journal.js';
 import { RegistryOwnerBook } from './engine/owner-book.js';
 import { HelperService } from './engine/service.js';
 import { createSimulatedWorkstation } from './simulate/index.js';
@@ -45,20 +45,30 @@ export function backendsFromConfig(config: BatonConfig, xen: XenBackendFactory |
   return (vm) => byVm.get(vm) ?? qmp;
 }
 
-function stores(config: BatonConfig) {
+/** The helper's state files: per-GPU journals, the ownership registry, the history. */
+export function helperStores(config: BatonConfig) {
+  const stateDir = dirname(config.helper.journal);
   return {
-    journal: new Journal(config.helper.journal),
-    owners: new RegistryOwnerBook(new OwnershipStore(join(dirname(config.helper.journal), 'ownership.json'))),
+    // <stateDir>/journal/<gpu>.json; the single journal file of earlier versions is read once.
+    journals: new JournalBook(join(stateDir, 'journal'), config.gpus.map((g) => g.name), config.helper.journal),
+    owners: new RegistryOwnerBook(new OwnershipStore(join(stateDir, 'ownership.json'))),
     history: HistoryStore.open(config.helper.history.file, { maxEntries: config.helper.history.maxEntries }),
   };
 }
 
-/** Recovers an interrupted switch, then reconciles the registry with the machine. */
-async function started(service: HelperService): Promise<HelperService> {
+/**
+ * Start-up: recovers every interrupted switch, then reconciles the registry with the machine. Never
+ * throws: what it could not recover is logged and shown in `status` (recoveryProblems).
+ */
+export async function startService(service: HelperService, log: (line: string) => void = (line) => void process.stderr.write(`baton helper: ${line}\n`)): Promise<HelperService> {
   const recovery = await service.recover();
-  if (recovery.problem) process.stderr.write(`baton helper: ${recovery.problem}\n`);
-  if (recovery.result) process.stderr.write(`baton helper: recovered switch ${recovery.result.switchId}: ${recovery.result.outcome}, ${recovery.result.owner} has the GPU\n`);
-  for (const d of await service.reconcile()) process.stderr.write(`baton helper: ${d}\n`);
+  for (const problem of recovery.problems) log(`could not recover: ${problem}`);
+  for (const r of recovery.results) log(`recovered switch ${r.switchId}: ${r.outcome}, ${r.owner} has the GPU${r.error ? ` (${r.error})` : ''}`);
+  try {
+    for (const d of await service.reconcile()) log(d);
+  } catch (err) {
+    log(`reconciling at start failed: ${(err as Error).message}`);
+  }
   return service;
 }
 
@@ -69,11 +79,11 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
   // In a Xen dom0 the GPU waits on pciback and xl binds it; elsewhere Baton binds vfio-pci itself.
   const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
   const host = inventory.vfio.xenDom0 ? new XenHost(ctx, roms) : new RealHost(ctx, roms);
-  return started(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...stores(config) }));
+  return startService(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...helperStores(config) }));
 }
 
 /** The simulated workstation behind the real engine; its state lives as long as the process. */
 export async function simulatedService(config: BatonConfig, speed = 1): Promise<HelperService> {
   const sim = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) });
-  return started(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...stores(config) }));
+  return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...helperStores(config) }));
 }

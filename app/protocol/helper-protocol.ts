@@ -2,7 +2,7 @@
 // method, mirroring BatonService, and the `event` notification the helper pushes to subscribers.
 // Both sides validate with these: the helper every request, clients every answer.
 import { z } from 'zod';
-import { OUTCOMES, REQUESTERS, STEP_OUTCOMES } from '../domain/history/entry.js';
+import { CLIENT_REQUESTERS, OUTCOMES, REQUESTERS, STEP_OUTCOMES } from '../domain/history/entry.js';
 import { isCanonicalPciAddress, type PciAddress } from '../domain/pci-address.js';
 import type { BatonService, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult } from '../domain/switch/service.js';
 
@@ -19,6 +19,8 @@ const name = z.string().min(1).max(128);
 const owner = name;
 const pciAddress = z.custom<PciAddress>((v) => typeof v === 'string' && isCanonicalPciAddress(v), 'expected a PCI address DDDD:BB:DD.F');
 const requester = z.enum(REQUESTERS);
+/** A client may say it is one of these; 'recovery' and 'chord' are the helper's own. */
+const clientRequester = z.enum(CLIENT_REQUESTERS);
 const switchOutcome = z.enum(OUTCOMES);
 const stepName = z.enum(['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify']);
 const vmState = z.enum(['running', 'paused', 'shut-off', 'crashed', 'starting', 'unknown']);
@@ -30,9 +32,20 @@ export const helloResultSchema = z.object({ protocol: z.number().int(), server: 
 
 // Status fields are exactly the service's; unknown ones are dropped rather than trusted.
 export const statusSchema = z.object({
-  gpus: z.array(z.object({ name, address: pciAddress, owner, functions: z.array(pciAddress), busy: z.boolean() })),
+  gpus: z.array(z.object({
+    name,
+    /** Null only for an absent GPU matched by ids. */
+    address: pciAddress.nullable(),
+    /** A VM name, 'host', 'park', or 'lost' | 'wedged' | 'absent' (then `reason` says why). */
+    owner,
+    functions: z.array(pciAddress),
+    busy: z.boolean(),
+    match: z.string().optional(),
+    reason: z.string().optional(),
+  })),
   vms: z.array(z.object({ name, backend: z.enum(['qmp', 'libvirt', 'xen']), state: vmState, raw: z.string() })),
   disagreements: z.array(z.string()),
+  recoveryProblems: z.array(z.string()).optional(),
 });
 
 export const switchParamsSchema = z.strictObject({
@@ -40,7 +53,7 @@ export const switchParamsSchema = z.strictObject({
   gpu: name,
   /** A VM name, "host" or "park". */
   target: owner,
-  requestedBy: requester,
+  requestedBy: clientRequester,
 });
 export const switchResultSchema = z.object({
   switchId: z.string(),

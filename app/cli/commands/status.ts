@@ -12,7 +12,7 @@ export interface StatusOptions {
 export function formatStatus(status: ResultOf<'status'>): string[] {
   const lines = table([
     ['GPU', 'ADDRESS', 'OWNER', ''],
-    ...status.gpus.map((g) => [g.name, g.address, g.owner, g.busy ? 'switching' : '']),
+    ...status.gpus.map((g) => [g.name, g.address ?? '-', g.owner, g.busy ? 'switching' : '']),
   ]);
   if (status.vms.length) lines.push('', ...table([['VM', 'BACKEND', 'STATE'], ...status.vms.map((v) => [v.name, v.backend, v.state])]));
   if (status.disagreements.length) lines.push('', 'Disagreements:', ...status.disagreements.map((d) => `  ${d}`));

@@ -3,7 +3,10 @@
 import { z } from 'zod';
 import { isCanonicalPciAddress, type PciAddress } from '../pci-address.js';
 
-export const REQUESTERS = ['tray', 'shortcut', 'cli', 'browser', 'recovery'] as const;
+export const REQUESTERS = ['tray', 'shortcut', 'cli', 'browser', 'recovery', 'chord'] as const;
+/** What a client may say it is; 'recovery' and 'chord' are set only by the helper itself. */
+export const CLIENT_REQUESTERS = ['tray', 'shortcut', 'cli', 'browser'] as const;
+export type ClientRequester = (typeof CLIENT_REQUESTERS)[number];
 export const OUTCOMES = ['succeeded', 'failed', 'rolled-back', 'parked', 'superseded'] as const;
 export const STEP_OUTCOMES = ['ok', 'failed', 'undone', 'skipped'] as const;
 
@@ -20,6 +23,19 @@ const pciAddress = z.custom<PciAddress>((v) => typeof v === 'string' && isCanoni
 /** A VM name, 'host' or 'park'. */
 const party = z.string().min(1);
 
+/** The process that asked, as the kernel named it on the socket (SO_PEERCRED). */
+export const peerSchema = z.strictObject({ uid: z.number().int().nonnegative(), user: z.string().nullable() });
+export type Peer = z.output<typeof peerSchema>;
+
+/** A request a newer one replaced before it ran, folded into the entry of the switch that won. */
+export const coalescedSchema = z.strictObject({
+  switchId: z.string().min(1),
+  target: z.string().min(1),
+  requestedBy: z.enum(REQUESTERS),
+  peer: peerSchema.optional(),
+});
+export type CoalescedRequest = z.output<typeof coalescedSchema>;
+
 export const stepSchema = z.strictObject({
   name: z.string().min(1),
   outcome: z.enum(STEP_OUTCOMES),
@@ -35,7 +51,11 @@ export const historyEntrySchema = z
     gpuAddress: pciAddress,
     from: party,
     to: party,
+    /** A hint from the client (who it says it is); `peer` is who it is. */
     requestedBy: z.enum(REQUESTERS),
+    peer: peerSchema.optional(),
+    /** Requests that this switch answered instead (newest last). */
+    coalesced: z.array(coalescedSchema).optional(),
     startedAt: isoTime,
     endedAt: isoTime,
     outcome: z.enum(OUTCOMES),

@@ -20,8 +20,10 @@ export interface TornTail {
 }
 
 export interface ParsedHistory {
-  /** Valid entries in file order (oldest first). */
+  /** Valid entries in file order (oldest first), one per id. */
   entries: HistoryEntry[];
+  /** Lines that repeated an earlier id: the later line amends the entry, which keeps its place. */
+  amended: number;
   corrupt: SkippedLine[];
   torn: TornTail | null;
 }
@@ -50,7 +52,8 @@ export function parseHistory(bytes: Uint8Array): ParsedHistory {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const entries: HistoryEntry[] = [];
   const corrupt: SkippedLine[] = [];
-  const lineOfId = new Map<string, number>();
+  const indexOfId = new Map<string, number>();
+  let amended = 0;
   let torn: TornTail | null = null;
   let start = 0;
   let line = 0;
@@ -67,12 +70,16 @@ export function parseHistory(bytes: Uint8Array): ParsedHistory {
       parsed = { reason: 'not valid UTF-8' };
     }
     if ('entry' in parsed) {
-      const first = lineOfId.get(parsed.entry.id);
-      if (first !== undefined) parsed = { reason: `repeats the id ${parsed.entry.id} of line ${first}` };
-    }
-    if ('entry' in parsed) {
-      entries.push(parsed.entry);
-      lineOfId.set(parsed.entry.id, line);
+      // The same switch recorded twice (a crash between the history and the journal, or an entry
+      // amended when a late call ended): one entry, the last word, in the place of the first.
+      const index = indexOfId.get(parsed.entry.id);
+      if (index !== undefined) {
+        entries[index] = parsed.entry;
+        amended++;
+      } else {
+        indexOfId.set(parsed.entry.id, entries.length);
+        entries.push(parsed.entry);
+      }
     }
     if (!terminated) {
       const recovered = 'entry' in parsed;
@@ -88,5 +95,5 @@ export function parseHistory(bytes: Uint8Array): ParsedHistory {
     if ('reason' in parsed && parsed.reason !== 'blank') corrupt.push({ line, reason: parsed.reason });
     start = end + 1;
   }
-  return { entries, corrupt, torn };
+  return { entries, amended, corrupt, torn };
 }

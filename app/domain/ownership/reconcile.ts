@@ -14,7 +14,7 @@
 // A GPU with no record is taken to be the host's (where every GPU is at boot) when reality is ambiguous.
 import type { PciAddress } from '../pci-address.js';
 import type { VmState } from '../vm/port.js';
-import { HOST, PARK, describeOwner, isVmOwner, type Owner, type OwnershipRecord, type OwnershipRegistry, type VmAssignmentState } from './registry.js';
+import { HOST, LOST, PARK, describeOwner, isUncertain, isVmOwner, type Owner, type OwnershipRecord, type OwnershipRegistry, type VmAssignmentState } from './registry.js';
 
 /** Drivers that hold a function for passthrough and do nothing on the host's behalf. */
 export const STUB_DRIVERS: ReadonlySet<string> = new Set(['vfio-pci', 'pci-stub', 'pciback', 'xen-pciback']);
@@ -57,7 +57,10 @@ export type DisagreementKind =
   | 'function-missing'
   | 'vm-unreachable'
   | 'functions-changed'
-  | 'unconfigured-gpu'; // the registry has a record for a GPU the config no longer names
+  | 'unconfigured-gpu' // the registry has a record for a GPU the config no longer names
+  | 'was-uncertain' // the registry had the GPU lost or wedged; the machine now shows its owner
+  | 'still-uncertain' // lost or wedged, and the machine still does not show who has it
+  | 'absent'; // a configured GPU is not on the PCI bus
 
 export interface Disagreement {
   gpu: string;
@@ -124,6 +127,7 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
   const recordedVm = isVmOwner(recorded) ? vmByName.get(recorded) : undefined;
 
   let observed: Observation | null = null;
+  let uncertain: string | null = null;
   if (holders.size > 1) {
     say('several-vms', `${X} is held by several VMs at once: ${[...holders].map(([vm, fns]) => `${vm} (${list(fns)})`).join('; ')}; remove it from all but one of them. Keeping the registry's owner, ${describeOwner(recorded)}.`);
   } else if (holders.size === 1) {
@@ -136,6 +140,12 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
     }
   } else if (recordedVm && (recordedVm.state === 'unknown' || (isLive(recordedVm) && recordedVm.devices === null))) {
     say('vm-unreachable', `Could not tell whether VM ${recorded} (${recordedVm.state}) still holds ${X}; keeping the registry's owner. Check that its hypervisor is reachable.`);
+  } else if (stubFns.length && input.vms.some((vm) => vm.devices === null || vm.state === 'unknown')) {
+    // On the stub driver and held by no VM that answered: a VM that did not answer might hold it.
+    const unreachable = input.vms.filter((vm) => vm.devices === null || vm.state === 'unknown').map((vm) => vm.name);
+    const contradicted = recorded === HOST || (isVmOwner(recorded) && recordedVm !== undefined);
+    say('vm-unreachable', `${X} is on vfio-pci and no VM that answered holds it, but ${list(unreachable)} could not be asked; ${contradicted ? `the registry's ${describeOwner(recorded)} is not right either, so Baton counts ${X} as lost until it can see` : `keeping the registry's owner, ${describeOwner(recorded)}`}. Check that the hypervisors are reachable.`);
+    if (contradicted) uncertain = `no VM that answered holds it, ${list(unreachable)} could not be asked; ${withDriver(gpu.functions)}`;
   } else if (hostFns.length && stubFns.length) {
     say('split-drivers', `The functions of ${X} are split between host drivers (${withDriver(hostFns)}) and vfio-pci (${withDriver(stubFns)}); move ${X} to the host or park it so they agree. Keeping the registry's owner, ${describeOwner(recorded)}.`);
   } else if (hostFns.length) {
@@ -161,8 +171,14 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
     say('no-driver', `No function of ${X} has a driver (${list(gpu.functions)}), so who has it cannot be seen; keeping the registry's owner, ${describeOwner(recorded)}. Move it to the host or park it to bind a driver.`);
   }
 
+  if (record && isUncertain(recorded)) {
+    if (observed) say('was-uncertain', `${X} was recorded ${recorded} (${record.reason ?? 'no reason recorded'}); the machine now shows ${describeOwner(observed.owner)}, and Baton counts that.`);
+    else say('still-uncertain', `${X} is ${recorded}: ${record.reason ?? 'no reason recorded'}; the machine still does not show who has it, so requests for it are refused. Check its VMs and drivers, then reconcile again.`);
+  }
   const kept: Observation = { owner: recorded, ...(isVmOwner(recorded) && { state: isLive(recordedVm) ? 'active' : 'inactive' }) };
-  const result = observed ?? kept;
+  const lost: Observation | null = uncertain === null ? null : { owner: LOST };
+  const result = observed ?? lost ?? kept;
+  const reason = uncertain !== null ? { reason: uncertain } : !observed && record?.reason !== undefined && isUncertain(recorded) ? { reason: record.reason } : {};
   const changed = record !== undefined && result.owner !== record.owner;
   return {
     gpu: gpu.name,
@@ -170,7 +186,8 @@ function reconcileGpu(gpu: ConfiguredGpu, record: OwnershipRecord | undefined, i
     functions: [...gpu.functions],
     since: record && !changed ? record.since : input.now,
     ...(result.state && { state: result.state }),
-    basis: observed ? 'observed' : 'registry',
+    ...reason,
+    basis: observed || lost ? 'observed' : 'registry',
     changed,
   };
 }
@@ -188,7 +205,7 @@ export function reconcileOwnership(input: ReconcileInput): Reconciliation {
     disagreements.push({ gpu: name, kind: 'unconfigured-gpu', message: `The registry has a record for GPU ${name} (${describeOwner(record.owner)}), which the config no longer names; add it back to the config, or ignore this if the card is gone.` });
   }
   for (const g of gpus) {
-    registry.gpus[g.gpu] = { owner: g.owner, functions: g.functions, since: g.since, ...(g.state && { state: g.state }) };
+    registry.gpus[g.gpu] = { owner: g.owner, functions: g.functions, since: g.since, ...(g.state && { state: g.state }), ...(g.reason !== undefined && { reason: g.reason }) };
   }
   return { gpus, registry, disagreements };
 }

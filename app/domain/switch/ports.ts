@@ -27,7 +27,9 @@ export interface HostPort {
 export type BackendFor = (vm: VmName) => VmBackend;
 
 export type Owner = 'host' | 'park' | VmName;
-export type Requester = 'tray' | 'shortcut' | 'cli' | 'browser' | 'recovery';
+/** Who asked: a client's word for itself (tray, shortcut, cli, browser), or the helper's own
+ *  (recovery after a crash; chord, a key chord the helper itself saw). */
+export type Requester = 'tray' | 'shortcut' | 'cli' | 'browser' | 'recovery' | 'chord';
 
 export type StepName = 'release' | 'claim' | 'reset' | 'vbios' | 'attach' | 'return-to-host' | 'verify';
 export type StepOutcome = 'ok' | 'failed' | 'undone' | 'skipped';

@@ -4,13 +4,27 @@ import type { PciAddress } from '../pci-address.js';
 import type { VmState } from '../vm/port.js';
 import type { Owner, Requester, SwitchEvent, SwitchOutcome } from './ports.js';
 
+/**
+ * Where a GPU is, as status reports it: an Owner ('host', 'park', a VM name), or
+ * 'lost' (nothing could put it back; `reason` has the state last seen),
+ * 'wedged' (a kernel write for it never returned), or
+ * 'absent' (configured, but not on the PCI bus; `match` says what was looked for).
+ * Switches of a lost, wedged or absent GPU are refused with the reason.
+ */
+export type GpuOwnerState = Owner | 'lost' | 'wedged' | 'absent';
+
 export interface GpuStatus {
   name: string;
-  address: PciAddress;
-  owner: Owner;
+  /** Null when the GPU is absent and its config matches by ids. */
+  address: PciAddress | null;
+  owner: GpuOwnerState;
   functions: PciAddress[];
   /** A switch of this GPU is under way. */
   busy: boolean;
+  /** What the config matches it by: "address 0000:01:00.0", "ids 10de:2204 (subsystem ...)". */
+  match?: string;
+  /** Why it is lost, wedged or absent, or why requests for it are refused now (a call past its deadline still running). */
+  reason?: string;
 }
 
 export interface VmStatusEntry {
@@ -25,6 +39,8 @@ export interface StatusSnapshot {
   vms: VmStatusEntry[];
   /** Where the registry and reality disagree, as sentences a user can act on. */
   disagreements: string[];
+  /** What start-up could not recover (journals set aside, GPUs gone, a recovery that failed). */
+  recoveryProblems?: string[];
 }
 
 export interface SwitchRequest {
@@ -32,7 +48,10 @@ export interface SwitchRequest {
   gpu: string;
   /** A VM name, "host" or "park". */
   target: string;
+  /** What the client says it is: a hint for the history. 'recovery' and 'chord' are refused from clients. */
   requestedBy: Requester;
+  /** Who asked, from the socket's SO_PEERCRED (filled in by the helper's RPC layer, never by the client). */
+  peer?: { uid: number; user: string | null };
 }
 
 export interface SwitchResult {

@@ -4,12 +4,12 @@ import type { Inventory } from '../../domain/inventory/model.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import type { HostPort, ResetMethodName } from '../../domain/switch/ports.js';
 import { checkRomForDevice } from '../../domain/vbios/device.js';
-import { claimGpu } from '../../host/handoff/claim.js';
-import type { HandoffContext } from '../../host/handoff/context.js';
+import { claimGpu, findGpu } from '../../host/handoff/claim.js';
+import { deviceLane, type HandoffContext } from '../../host/handoff/context.js';
 import { releaseGpu } from '../../host/handoff/release.js';
 import { readInventory } from '../../host/inventory.js';
 import { readRomFile } from '../../host/rom/files.js';
-import { captureRom, readDeviceIds } from '../../host/rom/capture.js';
+import { captureRomInLane, readDeviceIds } from '../../host/rom/capture.js';
 import { storeCapture } from '../../host/rom/import.js';
 import type { RomStore } from '../../host/rom/store.js';
 import { resetGpu } from '../../host/reset/reset.js';
@@ -57,7 +57,8 @@ export class RealHost implements HostPort {
     }
     const stored = this.roms.find(ids.vendor, ids.device)[0];
     if (stored) return stored.romPath;
-    const captured = captureRom(gpu, { sysfsRoot: this.ctx.sysfs.root });
+    // Off the main thread, in the GPU's own kernel lane, after the in-use check.
+    const captured = await captureRomInLane(gpu, deviceLane(this.ctx, findGpu(this.ctx, gpu)), { sysfsRoot: this.ctx.sysfs.root });
     const check = checkRomForDevice(captured.bytes, ids);
     if (check.verdict !== 'valid') {
       throw new Error(`the ROM read from ${gpu} is not usable: ${check.findings.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`);

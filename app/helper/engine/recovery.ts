@@ -1,57 +1,58 @@
-// After a crash: the journal says which switch was under way and how far it got; the machine says
-// where the GPU really is. The switch is finished when the target really has it, otherwise the GPU
-// goes back to where it came from; if that fails too, it is parked.
-import { planSwitch } from '../../domain/switch/plan.js';
-import type { Owner } from '../../domain/switch/ports.js';
+// After a crash: each GPU's journal says which switch was under way and how far it got; the machine
+// says where the GPU really is. The switch is finished when the target really has it, otherwise the
+// GPU goes back to where it came from; if that fails too, it is parked, or recorded lost.
+// Recovery never keeps the helper from starting: a journal it cannot use is set aside and reported.
 import type { SwitchResult } from '../../domain/switch/service.js';
-import { observeOwner } from './observe.js';
-import type { EngineDeps, ResolvedGpu, SwitchEngine } from './switch-engine.js';
-import { planVms } from './switch-engine.js';
-import type { JournalRecord } from './journal.js';
+import type { FoundJournal, JournalBook } from './journal.js';
+import type { HistorySink, ResolvedGpu, SwitchEngine } from './switch-engine.js';
 
 export interface RecoveryOutcome {
-  result: SwitchResult | null;
-  /** Why the journal could not be used, when it could not. */
-  problem: string | null;
+  /** One per interrupted switch that was finished or rolled back now. */
+  results: SwitchResult[];
+  /** What could not be recovered, as sentences (also in `status`). */
+  problems: string[];
 }
 
-export async function recoverInterruptedSwitch(engine: SwitchEngine, deps: EngineDeps, resolveGpu: (name: string) => Promise<ResolvedGpu>): Promise<RecoveryOutcome> {
-  const { record, problem } = deps.journal.read();
-  if (!record) {
-    if (problem) deps.journal.clear();
+/** Recovers one GPU's journal; never throws. */
+export async function recoverJournal(
+  engine: SwitchEngine,
+  found: FoundJournal,
+  deps: { journals: JournalBook; history: HistorySink; resolveGpu: (name: string) => Promise<ResolvedGpu> },
+): Promise<{ result: SwitchResult | null; problem: string | null }> {
+  const { record, journal } = found;
+  const aside = (why: string) => {
+    try {
+      return `${why}; moved the journal to ${deps.journals.moveAside(journal.path)}`;
+    } catch (err) {
+      return `${why}; could not move the journal ${journal.path} aside: ${(err as Error).message}`;
+    }
+  };
+  if (!record) return { result: null, problem: found.problem ? aside(found.problem) : null };
+  // Killed after the history line and before the journal went: the switch had ended.
+  if (deps.history.get(record.switchId)) {
+    journal.clear();
+    return { result: null, problem: null };
+  }
+  let gpu: ResolvedGpu;
+  try {
+    gpu = await deps.resolveGpu(record.gpu);
+  } catch (err) {
+    return { result: null, problem: aside(`switch ${record.switchId} of ${record.gpu} was interrupted, but ${(err as Error).message}`) };
+  }
+  try {
+    const interrupted = record.current ?? (record.phase === 'forward' ? 'the end of the switch' : `the ${record.phase}`);
+    record.steps.push({ name: record.current ?? record.phase, outcome: 'failed', ms: 0, error: 'the helper stopped during this step' });
+    const why = `the helper stopped during ${interrupted}`;
+    const seen = await engine.look(gpu);
+    if (seen.owner === 'unknown') return { result: await engine.uncertain(gpu, record, 'lost', why, seen), problem: null };
+    if (record.phase === 'forward' && seen.owner === record.to && seen.partial.length === 0) {
+      return { result: engine.finish(gpu, record, 'succeeded', record.to, `${why}; the target had the GPU when the helper came back`), problem: null };
+    }
+    record.phase = 'unwinding';
+    return { result: await engine.comeBack(gpu, record, record.from, why), problem: null };
+  } catch (err) {
+    // A bug or a store that cannot be written: the GPU is lost until someone looks; the helper starts.
+    const problem = aside(`recovering switch ${record.switchId} of ${gpu.name} failed: ${(err as Error).message}`);
     return { result: null, problem };
   }
-  const gpu = await resolveGpu(record.gpu);
-  const interrupted = record.current ?? (record.phase === 'forward' ? 'the end of the switch' : `the ${record.phase}`);
-  record.steps.push({ name: record.current ?? record.phase, outcome: 'failed', ms: 0, error: 'the helper stopped during this step' });
-  const why = `the helper stopped during ${interrupted}`;
-
-  const seen = await observeOwner(deps, gpu);
-  // A VM with only some of the functions (a hot-plug cut short between them) does not have the GPU.
-  const whole = seen.partial.length === 0;
-  if (record.phase === 'forward' && seen.owner === record.to && whole) {
-    return { result: engine.finish(gpu, record, 'succeeded', record.to, `${why}; the target had the GPU when the helper came back`), problem: null };
-  }
-  if (seen.owner === 'conflict') return { result: await engine.park(gpu, record, `${why}; more than one VM holds functions of ${gpu.name}: ${seen.holders.join(', ')}`), problem: null };
-
-  const source = record.from as Owner;
-  if (seen.owner === source && whole) return { result: engine.finish(gpu, record, 'rolled-back', source, `${why}; the GPU was still with ${source}`), problem: null };
-
-  // Plan the way back from where the GPU really is. Functions split between host drivers and
-  // vfio-pci count as "host": claiming is idempotent and finishes the move to vfio-pci.
-  const actual: Owner = seen.owner === 'mixed' ? 'host' : seen.owner;
-  const planGpu = { name: gpu.name, address: gpu.address, functions: gpu.functions, reset: gpu.config.reset, policy: { movablePeers: gpu.config.movablePeers, allowBootVga: gpu.config.allowBootVga, loadVfioModule: gpu.config.loadVfioModule }, ...(gpu.config.vbios ? { vbios: gpu.config.vbios } : {}) };
-  const vms = planVms(deps.config);
-  let plan = seen.owner === 'mixed' && source === 'host'
-    ? { gpu: gpu.name, from: actual, to: source, steps: [{ name: 'return-to-host' as const }, { name: 'verify' as const, owner: source }] }
-    : planSwitch(planGpu, actual, source, vms);
-  if (!whole) {
-    // The VM with part of the GPU lets go of it first (its release detaches only what it holds);
-    // then the GPU, all of it on vfio-pci, goes back to the source, even when that is the same VM.
-    const release = planSwitch(planGpu, actual, 'park', vms);
-    plan = source === 'park' ? release : { gpu: gpu.name, from: actual, to: source, steps: [...release.steps.filter((s) => s.name === 'release'), ...planSwitch(planGpu, 'park', source, vms).steps] };
-  }
-  record.phase = 'unwinding';
-  const result = await engine.runRecoveryPlan(gpu, record as JournalRecord, plan, why);
-  return { result, problem: null };
 }

@@ -1,23 +1,26 @@
 // The helper's service: switches queued per GPU and run by the engine, the registry reconciled
-// with the machine, the history, and events for subscribers.
+// with the machine GPU by GPU in each GPU's queue, the history, and events for subscribers.
 import { findGpu as findGpuConfig, resolveTarget, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
 import { configuredGpu } from '../../domain/handoff/policy.js';
-import type { HistoryEntry } from '../../domain/history/entry.js';
+import { CLIENT_REQUESTERS, type HistoryEntry } from '../../domain/history/entry.js';
 import type { HistoryPage, HistoryQuery as StoreQuery } from '../../domain/history/query.js';
 import type { Gpu } from '../../domain/inventory/model.js';
-import { reconcileOwnership, type ObservedVm } from '../../domain/ownership/reconcile.js';
+import { reconcileOwnership } from '../../domain/ownership/reconcile.js';
+import { isUncertain, type OwnershipRecord } from '../../domain/ownership/registry.js';
 import type { PciAddress } from '../../domain/pci-address.js';
-import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
-import type { BatonService, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult, VmStatusEntry } from '../../domain/switch/service.js';
+import type { BackendFor, HostPort, Owner, Requester } from '../../domain/switch/ports.js';
+import type { BatonService, GpuStatus, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult, VmStatusEntry } from '../../domain/switch/service.js';
 import { withDeadline } from './deadline.js';
-import { GpuQueue } from './gpu-queue.js';
-import type { Journal } from './journal.js';
+import { GpuQueue, type SwitchJob } from './gpu-queue.js';
+import type { JournalBook } from './journal.js';
+import { observeVms } from './observe.js';
 import type { RegistryOwnerBook } from './owner-book.js';
-import { recoverInterruptedSwitch, type RecoveryOutcome } from './recovery.js';
+import { recoverJournal, type RecoveryOutcome } from './recovery.js';
 import { SwitchEngine, type EngineDeps, type ResolvedGpu } from './switch-engine.js';
 
 export interface HistoryBook {
   append(entry: HistoryEntry): void;
+  get(id: string): HistoryEntry | undefined;
   query(query: StoreQuery): HistoryPage;
 }
 
@@ -25,10 +28,14 @@ export interface ServiceDeps {
   config: BatonConfig;
   host: HostPort;
   backendFor: BackendFor;
-  journal: Journal;
+  journals: JournalBook;
   owners: RegistryOwnerBook;
   history: HistoryBook;
+  /** One line per switch and per late call (default: stderr). */
+  log?: (line: string) => void;
   stepDeadlineMs?: EngineDeps['stepDeadlineMs'];
+  undoDeadlineMs?: number;
+  observeDeadlineMs?: number;
   beforeStep?: EngineDeps['beforeStep'];
 }
 
@@ -42,30 +49,72 @@ export class RequestRefused extends Error {
 
 const STATE_DEADLINE_MS = 10_000;
 
+function describeMatch(config: GpuConfig): string {
+  const m = config.match;
+  if (m.by === 'address') return `address ${m.address}`;
+  const extra = Object.entries(m).filter(([k, v]) => !['by', 'vendor', 'device'].includes(k) && v !== undefined).map(([k, v]) => `${k} ${String(v)}`);
+  return `ids ${m.vendor}:${m.device}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
 export class HelperService implements BatonService {
   readonly engine: SwitchEngine;
   private readonly queue: GpuQueue;
   private readonly listeners = new Set<(event: ServiceEvent) => void>();
+  private readonly log: (line: string) => void;
   private disagreements: string[] = [];
+  private recoveryProblems: string[] = [];
 
   constructor(private readonly deps: ServiceDeps) {
     const emit = (event: ServiceEvent) => this.emit(event);
-    this.engine = new SwitchEngine({ ...deps, emit, history: { append: (e) => this.record(e) } });
+    this.log = deps.log ?? ((line) => void process.stderr.write(`baton helper: ${line}\n`));
+    this.engine = new SwitchEngine({
+      ...deps, emit, log: this.log,
+      history: { append: (e) => this.record(e), get: (id) => deps.history.get(id) },
+    });
     this.queue = new GpuQueue(
-      async (gpu, target, requestedBy, switchId) => this.engine.run(await this.resolveGpu(gpu), target, requestedBy, switchId),
+      async (gpu, job) => this.engine.run(await this.resolveGpu(gpu), job),
       (gpu, replaced, by) => this.superseded(gpu, replaced, by),
       emit,
     );
+    this.engine.onLateSettled = (gpu, switchId, note) => {
+      this.queue.exclusive(gpu.name, () => this.engine.settle(gpu, switchId, note)).catch((err: Error) => this.log(`${gpu.name}: looking again after a late call failed: ${err.message}`));
+    };
+    if (deps.owners.loadProblem) this.recoveryProblems.push(deps.owners.loadProblem);
   }
 
-  /** Finishes or rolls back a switch a crash interrupted; call once before serving. */
-  recover(): Promise<RecoveryOutcome> {
-    return recoverInterruptedSwitch(this.engine, { ...this.deps, emit: (e) => this.emit(e), history: { append: (e) => this.record(e) } }, (name) => this.resolveGpu(name));
+  /**
+   * Finishes or rolls back every switch a crash interrupted, each in its GPU's queue; call once
+   * before serving. Never throws: what it could not recover is returned and shown in `status`.
+   */
+  async recover(): Promise<RecoveryOutcome> {
+    const results: SwitchResult[] = [];
+    const problems: string[] = [];
+    let found: ReturnType<JournalBook['found']>;
+    try {
+      found = this.deps.journals.found();
+    } catch (err) {
+      found = { journals: [], problems: [`cannot read the journals: ${(err as Error).message}`] };
+    }
+    problems.push(...found.problems);
+    await Promise.all(found.journals.map(async (journal) => {
+      const outcome = await this.queue.exclusive(journal.gpu, () => recoverJournal(this.engine, journal, {
+        journals: this.deps.journals, history: this.deps.history, resolveGpu: (name) => this.resolveGpu(name),
+      })).catch((err: Error) => ({ result: null, problem: `recovering ${journal.gpu} failed: ${err.message}` }));
+      if (outcome.result) results.push(outcome.result);
+      if (outcome.problem) problems.push(outcome.problem);
+    }));
+    this.recoveryProblems.push(...problems);
+    return { results, problems };
   }
 
   subscribe(listener: (event: ServiceEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once no switch, reconcile or late-call check is running or waiting. */
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   private emit(event: ServiceEvent): void {
@@ -94,53 +143,62 @@ export class HelperService implements BatonService {
     const config = this.gpuConfig(name);
     const inventory = await this.deps.host.inventory();
     const found: Gpu | undefined = inventory.gpus.find((g) => configuredGpu([config], g) === config);
-    if (!found) {
-      const where = config.match.by === 'address' ? `at ${config.match.address}` : `with ids ${config.match.vendor}:${config.match.device}`;
-      throw new RequestRefused(`GPU ${config.name} is not on the PCI bus ${where}`);
-    }
+    if (!found) throw new RequestRefused(`GPU ${config.name} is not on the PCI bus (looked for ${describeMatch(config)})`);
     const functions = [...found.functions.map((f) => f.address), ...config.movablePeers.filter((p) => !found.functions.some((f) => f.address === p))] as PciAddress[];
     return { name: config.name, address: found.address, functions, config };
   }
 
+  /** A client's request. Its `requestedBy` is a hint; 'recovery' and 'chord' are the helper's own. */
   async switchGpu(request: SwitchRequest): Promise<SwitchResult> {
-    const gpu = this.gpuConfig(request.gpu);
-    const target = resolveTarget(this.deps.config, request.target);
-    if (!target) throw new RequestRefused(`no VM named ${JSON.stringify(request.target)} in the config; a target is a VM name, "host" or "park"`);
-    const owner: Owner = target.kind === 'vm' ? target.vm.name : target.kind;
-    return this.queue.submit(gpu.name, owner, request.requestedBy);
+    if (!(CLIENT_REQUESTERS as readonly string[]).includes(request.requestedBy)) {
+      throw new RequestRefused(`requestedBy ${JSON.stringify(request.requestedBy)} is set only by the helper itself; a client is one of ${CLIENT_REQUESTERS.join(', ')}`);
+    }
+    return this.submit(request.gpu, request.target, request.requestedBy, request.peer);
   }
 
-  private superseded(gpu: string, replaced: { target: Owner; requestedBy: SwitchRequest['requestedBy']; switchId: string }, by: Owner): SwitchResult {
-    const config = this.gpuConfig(gpu);
-    const now = new Date().toISOString();
+  /** A switch the helper itself asks for (a key chord it saw). */
+  async switchAsHelper(gpu: string, target: string, requestedBy: Extract<Requester, 'chord'>): Promise<SwitchResult> {
+    return this.submit(gpu, target, requestedBy, undefined);
+  }
+
+  private async submit(gpuName: string, targetName: string, requestedBy: Requester, peer: SwitchRequest['peer']): Promise<SwitchResult> {
+    const gpu = this.gpuConfig(gpuName);
+    const target = resolveTarget(this.deps.config, targetName);
+    if (!target) throw new RequestRefused(`no VM named ${JSON.stringify(targetName)} in the config; a target is a VM name, "host" or "park"`);
+    const blocked = this.engine.blocked(gpu.name);
+    if (blocked) throw new RequestRefused(blocked);
+    const owner: Owner = target.kind === 'vm' ? target.vm.name : target.kind;
+    return this.queue.submit(gpu.name, { target: owner, requestedBy, ...(peer ? { peer } : {}) });
+  }
+
+  /** A waiting request a newer one replaced: answered now; the switch that won lists it in its entry. */
+  private superseded(gpu: string, replaced: SwitchJob, by: Owner): SwitchResult {
     const owner = this.deps.owners.ownerOf(gpu) ?? 'host';
-    const error = `a newer request moves ${gpu} to ${by} instead`;
-    const address = config.match.by === 'address' ? config.match.address : (this.deps.owners.registry.gpus[gpu]?.functions[0] ?? null);
-    if (address) {
-      this.record({ id: replaced.switchId, gpu, gpuAddress: address, from: owner, to: replaced.target, requestedBy: replaced.requestedBy, startedAt: now, endedAt: now, outcome: 'superseded', steps: [], rolledBack: [], finalOwner: owner, error });
-    }
-    return { switchId: replaced.switchId, outcome: 'superseded', owner, supersededBy: by, error };
+    return { switchId: replaced.switchId, outcome: 'superseded', owner, supersededBy: by, error: `a newer request moves ${gpu} to ${by} instead` };
   }
 
   async status(): Promise<StatusSnapshot> {
     const vms = await this.vmStates();
-    const gpus = await Promise.all(this.deps.config.gpus.map(async (g) => {
-      const resolved = await this.resolveGpu(g.name).catch(() => null);
-      return {
-        name: g.name,
-        address: resolved?.address ?? (g.match.by === 'address' ? g.match.address : ('' as PciAddress)),
-        owner: this.deps.owners.ownerOf(g.name) ?? (resolved ? await this.engine.currentOwner(resolved) : 'host'),
-        functions: resolved?.functions ?? [],
-        busy: this.queue.isBusy(g.name),
-      };
+    const gpus = await Promise.all(this.deps.config.gpus.map(async (g): Promise<GpuStatus> => {
+      const match = describeMatch(g);
+      const busy = this.queue.isBusy(g.name);
+      const resolved = await this.resolveGpu(g.name).catch((err: Error) => err);
+      if (resolved instanceof Error) {
+        return { name: g.name, address: g.match.by === 'address' ? g.match.address : null, owner: 'absent', functions: [], busy, match, reason: resolved.message };
+      }
+      const record = this.deps.owners.recordOf(g.name);
+      const owner = record?.owner ?? await this.engine.currentOwner(resolved);
+      const late = this.engine.pendingLate(g.name);
+      const reason = record?.reason ?? (late.length ? `waiting for calls past their deadline: ${late.join('; ')}` : undefined);
+      return { name: g.name, address: resolved.address, owner, functions: resolved.functions, busy, match, ...(reason ? { reason } : {}) };
     }));
-    return { gpus, vms, disagreements: this.disagreements };
+    return { gpus, vms, disagreements: this.disagreements, recoveryProblems: [...this.recoveryProblems] };
   }
 
   private async vmStates(): Promise<VmStatusEntry[]> {
     return Promise.all(this.deps.config.vms.map(async (vm) => {
       try {
-        const s = await withDeadline(this.deps.backendFor(vm.name).state(vm.name), STATE_DEADLINE_MS, `state of ${vm.name}`);
+        const s = await withDeadline(this.deps.backendFor(vm.name).state(vm.name), this.deps.observeDeadlineMs ?? STATE_DEADLINE_MS, `state of ${vm.name}`);
         return { name: vm.name, backend: vm.backend, state: s.state, raw: s.raw };
       } catch (err) {
         return { name: vm.name, backend: vm.backend, state: 'unknown' as const, raw: (err as Error).message };
@@ -157,30 +215,57 @@ export class HelperService implements BatonService {
     return { entries: all.entries.slice(offset, offset + (query.limit ?? 50)), total: all.entries.length };
   }
 
-  /** Compares the registry with the machine, saves the reconciled registry, returns the disagreements. */
+  /**
+   * Compares the registry with the machine and saves what it sees, GPU by GPU, each in its GPU's
+   * queue (never under a running switch); returns the disagreements. A configured GPU that is not on
+   * the bus is one of them.
+   */
   async reconcile(): Promise<string[]> {
-    const inventory = await this.deps.host.inventory();
-    const gpus = [];
-    for (const g of this.deps.config.gpus) {
-      const resolved = await this.resolveGpu(g.name).catch(() => null);
-      if (resolved) gpus.push({ name: g.name, functions: resolved.functions });
-    }
-    const drivers = new Map(inventory.functions.map((f) => [f.address, f.driver] as const));
-    const vms: ObservedVm[] = [];
-    for (const vm of this.deps.config.vms) {
-      const backend = this.deps.backendFor(vm.name);
-      try {
-        const s = await withDeadline(backend.state(vm.name), STATE_DEADLINE_MS, `state of ${vm.name}`);
-        const devices = s.state === 'shut-off' ? [] : await withDeadline(backend.passthroughDevices(vm.name), STATE_DEADLINE_MS, `devices of ${vm.name}`);
-        vms.push({ name: vm.name, state: s.state, devices });
-      } catch {
-        vms.push({ name: vm.name, state: 'unknown', devices: null });
+    const perGpu = await Promise.all(this.deps.config.gpus.map((g) =>
+      this.queue.exclusive(g.name, () => this.reconcileGpu(g)).catch((err: Error) => [`GPU ${g.name}: reconciling failed: ${err.message}`])));
+    const now = new Date().toISOString();
+    // Records of GPUs the config no longer names: reported, kept.
+    const configured = new Set(this.deps.config.gpus.map((g) => g.name));
+    const others = Object.fromEntries(Object.entries(this.deps.owners.registry.gpus).filter(([name]) => !configured.has(name)));
+    const unconfigured = reconcileOwnership({ registry: { version: 1, gpus: others }, gpus: [], drivers: new Map(), vms: [], now }).disagreements.map((d) => d.message);
+    this.disagreements = [...perGpu.flat(), ...unconfigured];
+    return this.disagreements;
+  }
+
+  private async reconcileGpu(g: GpuConfig): Promise<string[]> {
+    const resolved = await this.resolveGpu(g.name).catch((err: Error) => err);
+    if (resolved instanceof Error) return [`GPU ${g.name} is configured but absent: ${resolved.message}; switches of it are refused until it is back.`];
+    let result = await this.reconcileOnce(resolved);
+    const next = result.registry.gpus[g.name];
+    const repairNotes: string[] = [];
+    if (next && isUncertain(next.owner)) {
+      // Still lost or wedged, with no VM holding it and every VM answering: functions split between
+      // host drivers and vfio-pci. Parking it (claim is idempotent) is how a reconcile proves where it is.
+      const seen = await this.engine.look(resolved);
+      if (seen.owner === 'mixed' && seen.unknown.length === 0) {
+        try {
+          await withDeadline(this.deps.host.claim(resolved.address, { movablePeers: g.movablePeers, allowBootVga: g.allowBootVga, loadVfioModule: g.loadVfioModule }),
+            this.deps.undoDeadlineMs ?? 60_000, `park ${g.name} on ${this.deps.host.stubDriver}`);
+          repairNotes.push(`GPU ${g.name} was ${next.owner} with its functions split between drivers; parked it on ${this.deps.host.stubDriver}.`);
+        } catch (err) {
+          repairNotes.push(`GPU ${g.name} is ${next.owner} and parking it failed: ${(err as Error).message}`);
+        }
+        this.deps.owners.replaceRecord(g.name, next);
+        result = await this.reconcileOnce(resolved);
       }
     }
-    const result = reconcileOwnership({ registry: this.deps.owners.registry, gpus, drivers, vms, now: new Date().toISOString() });
-    // Never rewrite ownership under a running switch: it is the engine's to record.
-    if (!this.deps.config.gpus.some((g) => this.queue.isBusy(g.name))) this.deps.owners.replace(result.registry);
-    this.disagreements = result.disagreements.map((d) => d.message);
-    return this.disagreements;
+    const saved: OwnershipRecord | undefined = result.registry.gpus[g.name];
+    if (saved) this.deps.owners.replaceRecord(g.name, saved);
+    const late = this.engine.pendingLate(g.name);
+    const lateNote = late.length ? [`GPU ${g.name} waits for calls past their deadline: ${late.join('; ')}; it is looked at again when they end.`] : [];
+    return [...result.disagreements.map((d) => d.message), ...repairNotes, ...lateNote];
+  }
+
+  private async reconcileOnce(gpu: ResolvedGpu) {
+    const vms = await observeVms({ ...this.deps, ...(this.deps.observeDeadlineMs !== undefined ? { observeDeadlineMs: this.deps.observeDeadlineMs } : {}) });
+    const drivers = await this.deps.host.drivers(gpu.functions);
+    const record = this.deps.owners.recordOf(gpu.name);
+    const registry = { version: 1 as const, gpus: record ? { [gpu.name]: record } : {} };
+    return reconcileOwnership({ registry, gpus: [{ name: gpu.name, functions: gpu.functions }], drivers, vms, now: new Date().toISOString() });
   }
 }

@@ -45,7 +45,17 @@ function releaseDeadline(ctx: StepContext, vm: string): number {
   return (ctx.vms.get(vm)?.release.timeoutSeconds ?? 30) * 1000;
 }
 
-/** Runs one step; pushes its undo only once it has taken effect. */
+/** The VM holds every function of the GPU now. */
+async function holdsAll(ctx: StepContext, vm: string): Promise<boolean> {
+  const held = await ctx.backendFor(vm).passthroughDevices(vm);
+  return ctx.gpu.functions.every((f) => held.includes(f));
+}
+
+/**
+ * Runs one step. Its undo is pushed BEFORE the action starts: an action that fails halfway, or
+ * answers after its deadline, still has its undo. Each undo looks first and does only what is
+ * needed, so an undo of an action that never took effect does nothing.
+ */
 export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<UndoStack, 'push'>): Promise<void> {
   const policy = policyFrom(ctx.gpu.config);
   const { host, gpu } = ctx;
@@ -55,20 +65,26 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       const status = await backend.state(step.vm);
       if (status.state === 'shut-off') return; // a VM that is off holds nothing live
       if (step.how === 'shutdown') {
+        undo.push(`start ${step.vm} again with ${gpu.name}`, async () => {
+          if ((await backend.state(step.vm)).state !== 'shut-off') return; // it never went down
+          await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
+        });
         await backend.shutdown(step.vm, { deadlineMs: step.deadlineMs });
-        undo.push(`start ${step.vm} again with ${gpu.name}`, async () => void (await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) })));
         return;
       }
       // A paused guest cannot answer an unplug request: it would stall until the deadline.
       if (status.state === 'paused' && step.how === 'hot-unplug') {
         throw new StepRefused(`${step.vm} is paused, and a paused guest cannot release a device; resume it, or configure release: shutdown${backend.hypervisor === 'xen' ? ' or force-detach' : ''}`);
       }
+      undo.push(`hot-plug ${gpu.name} back into ${step.vm}`, async () => {
+        if (await holdsAll(ctx, step.vm)) return; // the detach never happened
+        await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
+      });
       await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: step.deadlineMs, force: step.how === 'force-detach' });
-      undo.push(`hot-plug ${gpu.name} back into ${step.vm}`, async () => void (await backend.attachGpu(step.vm, attachRequest(ctx, step.vm))));
       return;
     }
     case 'claim':
-      // Pushed first: a claim that fails halfway is given back too (release is idempotent).
+      // A claim that fails halfway is given back too (release is idempotent).
       undo.push(`give ${gpu.name} back to the host drivers`, () => host.release(gpu.address, policy));
       await host.claim(gpu.address, policy);
       return;
@@ -91,21 +107,30 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       return;
     case 'attach': {
       const backend = ctx.backendFor(step.vm);
+      const status = await backend.state(step.vm);
       if (step.how === 'start') {
+        if (status.state !== 'shut-off') throw new StepRefused(`${step.vm} is ${status.state}, and acquire: start needs it shut off; shut it down first`);
+        undo.push(`shut ${step.vm} down again`, async () => {
+          // Only a VM this step started with the GPU: never one that runs without it.
+          if ((await backend.state(step.vm)).state === 'shut-off' || !(await holdsAll(ctx, step.vm))) return;
+          await backend.shutdown(step.vm, { deadlineMs: releaseDeadline(ctx, step.vm) });
+        });
         await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
-        undo.push(`shut ${step.vm} down again`, async () => void (await backend.shutdown(step.vm, { deadlineMs: releaseDeadline(ctx, step.vm) })));
         return;
       }
-      const status = await backend.state(step.vm);
       if (status.state !== 'running') {
         throw new StepRefused(`${step.vm} is ${status.state}, and hot-plug needs it running; start it, or configure acquire: start`);
       }
+      undo.push(`hot-unplug ${gpu.name} from ${step.vm}`, async () => {
+        const held = await backend.passthroughDevices(step.vm);
+        if (!gpu.functions.some((f) => held.includes(f))) return; // the hot-plug never happened
+        await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: releaseDeadline(ctx, step.vm) });
+      });
       await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
-      undo.push(`hot-unplug ${gpu.name} from ${step.vm}`, async () => void (await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: releaseDeadline(ctx, step.vm) })));
       return;
     }
     case 'return-to-host':
-      // Pushed first: a return that stops halfway leaves functions split; claiming again mends it.
+      // A return that stops halfway leaves functions split; claiming again mends it.
       undo.push(`take ${gpu.name} back to ${host.stubDriver}`, () => host.claim(gpu.address, policy));
       await host.release(gpu.address, policy);
       return;

@@ -1,6 +1,8 @@
 // Faults planted in the simulated workstation: the next matching operation fails (error), runs past
-// its deadline (timeout) or never answers (hang). A hang ends only when releaseHangs() is called:
-// the ports take no AbortSignal, so a caller that gives up must protect itself with its own timer.
+// its deadline (timeout), never answers (hang), or (host operations) finds the GPU's kernel writer
+// stuck in the kernel (wedged: EWEDGED now and for every later write until unwedge()). A hang ends
+// only when releaseHangs() is called: the ports take no AbortSignal, so a caller that gives up must
+// protect itself with its own timer, and a hang released with 'proceed' is a late success.
 import type { PciAddress } from '../../domain/pci-address.js';
 
 export const HOST_OPERATIONS = ['claim', 'release', 'reset', 'romFile'] as const;
@@ -8,7 +10,7 @@ export const VM_OPERATIONS = ['attach', 'detach', 'shutdown', 'start', 'pause', 
 export type HostOperation = (typeof HOST_OPERATIONS)[number];
 export type VmOperation = (typeof VM_OPERATIONS)[number];
 export type Operation = HostOperation | VmOperation;
-export type FaultKind = 'error' | 'timeout' | 'hang';
+export type FaultKind = 'error' | 'timeout' | 'hang' | 'wedged';
 
 export interface FaultSpec {
   operation: Operation;
@@ -41,11 +43,14 @@ export type HangOutcome = 'proceed' | 'fail';
 export class FaultBook {
   private faults: Fault[] = [];
   private nextId = 1;
-  private readonly hangs = new Set<(outcome: HangOutcome) => void>();
+  private readonly hangs = new Map<(outcome: HangOutcome) => void, string>();
 
   inject(spec: FaultSpec): Fault {
     const times = spec.times ?? 1;
     if (!(times > 0)) throw new RangeError(`times must be > 0, not ${times}`);
+    if (spec.kind === 'wedged' && !(HOST_OPERATIONS as readonly string[]).includes(spec.operation)) {
+      throw new RangeError(`a wedged fault is a kernel write that never returns: host operations only (${HOST_OPERATIONS.join(', ')}), not ${spec.operation}`);
+    }
     const fault: Fault = { id: this.nextId++, operation: spec.operation, kind: spec.kind, times, hits: 0 };
     if (spec.vm !== undefined) fault.vm = spec.vm;
     if (spec.gpu !== undefined) fault.gpu = spec.gpu;
@@ -74,14 +79,14 @@ export class FaultBook {
     return { ...fault };
   }
 
-  /** A promise that settles only through releaseHangs(). */
-  hang(): Promise<HangOutcome> {
+  /** A promise that settles only through releaseHangs(); `what` names the call ("detach win11"). */
+  hang(what = 'a call'): Promise<HangOutcome> {
     return new Promise((resolve) => {
       const release = (outcome: HangOutcome) => {
         this.hangs.delete(release);
         resolve(outcome);
       };
-      this.hangs.add(release);
+      this.hangs.set(release, what);
     });
   }
 
@@ -89,10 +94,15 @@ export class FaultBook {
     return this.hangs.size;
   }
 
-  /** Ends every hang under way; returns how many there were. */
-  releaseHangs(outcome: HangOutcome = 'proceed'): number {
-    const all = [...this.hangs];
-    for (const release of all) release(outcome);
-    return all.length;
+  /** What each hang under way is, oldest first. */
+  hangingCalls(): string[] {
+    return [...this.hangs.values()];
+  }
+
+  /** Ends every hang under way (or those whose name contains `only`); returns how many there were. */
+  releaseHangs(outcome: HangOutcome = 'proceed', only?: string): number {
+    const chosen = [...this.hangs].filter(([, what]) => only === undefined || what.includes(only)).map(([release]) => release);
+    for (const release of chosen) release(outcome);
+    return chosen.length;
   }
 }

@@ -19,8 +19,29 @@ export interface SimulatedHostOptions {
   vbiosStore?: string;
 }
 
+/** What the real adapter throws when the GPU's kernel writer is stuck in the kernel (the EWEDGED contract). */
+export class SimulatedWedgedWrite extends Error {
+  readonly code = 'EWEDGED';
+  constructor(readonly gpu: PciAddress, readonly path: string) {
+    super(`the kernel writer for ${gpu} is stuck in the kernel (a write to ${path} never returned)`);
+    this.name = 'KernelWriterWedged';
+  }
+}
+
 export class SimulatedHost implements HostPort {
   readonly stubDriver = 'vfio-pci';
+  /** GPUs (by display function) whose kernel writer is stuck: every write fails EWEDGED until unwedge(). */
+  private readonly wedged = new Set<PciAddress>();
+
+  /** The stuck writer is gone (its write never landed); one GPU, or all. */
+  unwedge(gpu?: PciAddress): void {
+    if (gpu === undefined) this.wedged.clear();
+    else this.wedged.delete(this.findGpu(gpu).address);
+  }
+
+  isWedged(gpu: PciAddress): boolean {
+    return this.wedged.has(this.findGpu(gpu).address);
+  }
   constructor(private readonly ws: Workstation, private readonly options: SimulatedHostOptions = {}) {}
 
   async inventory(): Promise<Inventory> {
@@ -58,6 +79,7 @@ export class SimulatedHost implements HostPort {
       }
       if (fault && toMove.length === 0) await this.strike(fault, sysfs(gpu.address, 'driver_override'), gpu.address);
     } catch (error) {
+      if (error instanceof SimulatedWedgedWrite) throw error; // stuck: nothing more can be written
       const undone: string[] = [];
       for (const m of moved.reverse()) {
         this.ws.bindHost(m.address, m.from);
@@ -93,6 +115,7 @@ export class SimulatedHost implements HostPort {
       }
       if (fault && onVfio.length === 0) await this.strike(fault, sysfs(gpu.address, 'driver_override'), gpu.address);
     } catch (error) {
+      if (error instanceof SimulatedWedgedWrite) throw error;
       throw new HandoffFailed(gpu.address, step, error as Error);
     }
   }
@@ -121,6 +144,7 @@ export class SimulatedHost implements HostPort {
     if (holders.length) {
       throw new ResetFailed(gpu.address, used, `EBUSY: the group is in use (a VM holds it): ${holders.map((vm) => vm.spec.name).join(', ')}`);
     }
+    if (fault?.kind === 'wedged') throw this.wedge(gpu.address, sysfs(gpu.address, 'reset'));
     if (fault?.kind === 'error') throw new ResetFailed(gpu.address, used, 'the device does not answer after the reset (config space reads ffff)');
     if (fault?.kind === 'timeout') {
       await this.ws.clock.step(ADAPTER_DEADLINES.resetMs);
@@ -134,6 +158,7 @@ export class SimulatedHost implements HostPort {
   async romFile(address: PciAddress, source: { source: 'file'; file: string } | { source: 'capture' } | undefined): Promise<string | undefined> {
     const gpu = this.findGpu(address);
     const fault = await this.enter('romFile', gpu);
+    if (fault?.kind === 'wedged') throw this.wedge(gpu.address, sysfs(gpu.address, 'rom'));
     if (fault?.kind === 'error') throw new RomError(`${gpu.address}: reading the ROM failed: Input/output error (EIO)`, ['the card may not expose its ROM while a driver holds it; try with the GPU on vfio-pci'], 'EIO');
     if (fault?.kind === 'timeout') {
       await this.ws.clock.step(ADAPTER_DEADLINES.kernelWriteMs);
@@ -155,11 +180,17 @@ export class SimulatedHost implements HostPort {
     throw new HandoffRefused(address, [fn ? `${address} is not a GPU or a function of one (class ${fn.class ?? 'unknown'})` : `no PCI device ${address} in the simulated workstation`]);
   }
 
+  private wedge(gpu: PciAddress, path: string): SimulatedWedgedWrite {
+    this.wedged.add(gpu);
+    return new SimulatedWedgedWrite(gpu, path);
+  }
+
   /** Takes the fault for this call; a hang waits here until released (and fails if told to). */
   private async enter(operation: HostOperation, gpu: Gpu): Promise<Fault | undefined> {
+    if (this.wedged.has(gpu.address)) throw new SimulatedWedgedWrite(gpu.address, sysfs(gpu.address, operation === 'reset' ? 'reset' : 'driver_override'));
     const fault = this.ws.faults.take(operation, { gpuFunctions: gpu.functions.map((f) => f.address) });
     if (fault?.kind !== 'hang') return fault;
-    const outcome = await this.ws.faults.hang();
+    const outcome = await this.ws.faults.hang(`${operation} ${gpu.address}`);
     if (outcome === 'proceed') return undefined;
     const error = new KernelWriteError(sysfs(gpu.address, 'driver/unbind'), gpu.address, 'EIO', 'the simulated hang was released as a failure');
     if (operation === 'claim' || operation === 'release') throw new HandoffFailed(gpu.address, operation, error);
@@ -167,8 +198,9 @@ export class SimulatedHost implements HostPort {
     throw new RomError(`${gpu.address}: ${error.message}`, [], 'EIO');
   }
 
-  /** An error or timeout fault at a kernel write, as the kernel writer reports it. */
+  /** An error, timeout or wedged fault at a kernel write, as the kernel writer reports it. */
   private async strike(fault: Fault, path: string, value: string): Promise<never> {
+    if (fault.kind === 'wedged') throw this.wedge(this.findGpu(value as PciAddress).address, path);
     if (fault.kind === 'timeout') {
       await this.ws.clock.step(ADAPTER_DEADLINES.kernelWriteMs);
       throw new KernelWriteTimeout(path, value, ADAPTER_DEADLINES.kernelWriteMs);

@@ -1,6 +1,7 @@
 // The simulated workstation: the same ports as the real host and hypervisors, in memory, for demos,
 // UI work and the engine's fault matrix. Never used where the real thing can run.
 import type { BatonConfig } from '../../domain/config/index.js';
+import type { PciAddress } from '../../domain/pci-address.js';
 import type { BackendFor, Owner } from '../../domain/switch/ports.js';
 import type { Hypervisor } from '../../domain/vm/errors.js';
 import type { VmState } from '../../domain/vm/port.js';
@@ -13,7 +14,7 @@ import { SimulatedVmBackend } from './vm-backend.js';
 import { deviceIdFor } from './wording.js';
 import { Workstation, type WorkstationSnapshot } from './workstation.js';
 
-export { SimulatedHost } from './host.js';
+export { SimulatedHost, SimulatedWedgedWrite } from './host.js';
 export { SimulatedVmBackend } from './vm-backend.js';
 export { Workstation, type WorkstationSnapshot } from './workstation.js';
 export { DEFAULT_LATENCIES, type Latencies, type LatencyOverrides } from './timing.js';
@@ -43,8 +44,13 @@ export interface SimulatedWorkstation {
   injectFault(spec: FaultSpec): Fault;
   faults(): Fault[];
   clearFaults(id?: number): void;
-  /** Ends every simulated hang: 'proceed' lets the operation run on, 'fail' makes it fail. */
-  releaseHangs(outcome?: HangOutcome): number;
+  /** Ends every simulated hang (or those whose call name contains `only`, e.g. "detach win11"):
+   *  'proceed' lets the operation run on (a late success), 'fail' makes it fail. */
+  releaseHangs(outcome?: HangOutcome, only?: string): number;
+  /** The calls hanging now ("claim 0000:01:00.0", "state win11"). */
+  hangingCalls(): string[];
+  /** The GPU's stuck kernel writer is gone (its write never landed): one GPU, or all. */
+  unwedge(gpu?: PciAddress): void;
   snapshot(): WorkstationSnapshot;
   assertConsistent(): string[];
 }
@@ -85,7 +91,9 @@ export function createSimulatedWorkstation(options: SimulatedWorkstationOptions 
     injectFault: (spec) => workstation.faults.inject(spec),
     faults: () => workstation.faults.list(),
     clearFaults: (id) => workstation.faults.clear(id),
-    releaseHangs: (outcome) => workstation.faults.releaseHangs(outcome),
+    releaseHangs: (outcome, only) => workstation.faults.releaseHangs(outcome, only),
+    hangingCalls: () => workstation.faults.hangingCalls(),
+    unwedge: (gpu) => host.unwedge(gpu),
     snapshot: () => workstation.snapshot(),
     assertConsistent: () => workstation.assertConsistent(),
   };

@@ -202,7 +202,7 @@ export class SimulatedVmBackend implements VmBackend {
     const fault = this.ws.faults.take(operation, { vm: vm.spec.name });
     if (!fault) return undefined;
     if (fault.kind === 'hang') {
-      if ((await this.ws.faults.hang()) === 'proceed') return undefined;
+      if ((await this.ws.faults.hang(`${operation} ${vm.spec.name}`)) === 'proceed') return undefined;
       throw this.connectionLost(vm, operation);
     }
     if (fault.kind === 'timeout') {

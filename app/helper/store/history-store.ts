@@ -22,19 +22,14 @@ export interface HistoryStoreOptions {
 export interface HistoryOpenReport {
   file: string;
   entries: number;
+  /** Lines that repeated an id and amended its entry (one entry per id). */
+  amended: number;
   /** Lines skipped as unreadable; they stay in the file until a rotation rewrites it. */
   corrupt: SkippedLine[];
   /** An unterminated last line, and what was done: cut off, or (a whole entry) given its line end. */
   torn: (TornTail & { repair: 'truncated' | 'terminated' }) | null;
   /** Oldest entries dropped by rotation on open. */
   rotatedAway: number;
-}
-
-export class DuplicateHistoryIdError extends Error {
-  constructor(readonly id: string) {
-    super(`history already holds an entry with id ${id}`);
-    this.name = 'DuplicateHistoryIdError';
-  }
 }
 
 /** A fresh entry id (random, so ids never collide across restarts). */
@@ -76,7 +71,7 @@ export class HistoryStore {
     fsyncDir(dirname(file));
     this.reindex(parsed.entries);
     const rotatedAway = this.rotateIfOver();
-    this.report = { file, entries: this.entries.length, corrupt: parsed.corrupt, torn, rotatedAway };
+    this.report = { file, entries: this.entries.length, amended: parsed.amended, corrupt: parsed.corrupt, torn, rotatedAway };
   }
 
   /** Opens (creating when missing) and repairs the file; read `report` for what was found. */
@@ -90,14 +85,30 @@ export class HistoryStore {
     return this.entries.length;
   }
 
-  /** Validates, writes one line and fsyncs; the entry is queryable once this returns. */
+  /**
+   * Validates, writes one line and fsyncs; the entry is queryable once this returns. Idempotent: the
+   * same entry again writes nothing; an entry with a known id and new content amends that entry
+   * (it keeps its place), so a switch id is always one entry.
+   */
   append(entry: HistoryEntry): void {
     const valid = historyEntrySchema.parse(entry);
-    if (this.positions.has(valid.id)) throw new DuplicateHistoryIdError(valid.id);
-    this.writeWhole(Buffer.from(serializeEntry(valid), 'utf8'));
+    const line = serializeEntry(valid);
+    const at = this.positions.get(valid.id);
+    if (at !== undefined && serializeEntry(this.entries[at]!) === line) return;
+    this.writeWhole(Buffer.from(line, 'utf8'));
+    if (at !== undefined) {
+      this.entries[at] = valid;
+      return;
+    }
     this.positions.set(valid.id, this.entries.length);
     this.entries.push(valid);
     this.rotateIfOver();
+  }
+
+  /** The entry with this id, if the history holds it. */
+  get(id: string): HistoryEntry | undefined {
+    const at = this.positions.get(id);
+    return at === undefined ? undefined : this.entries[at];
   }
 
   query(query: HistoryQuery = {}): HistoryPage {

@@ -1,7 +1,7 @@
 // The kernel's driver binding for one PCI function, the libvirt way: driver_override + unbind +
 // drivers_probe (never new_id, which grabs every matching device). Each write has a deadline.
 import type { PciAddress } from '../../domain/pci-address.js';
-import type { KernelWriter } from '../kernel/kernel-writer.js';
+import type { KernelLane } from '../kernel/kernel-writer.js';
 import type { Sysfs } from '../sysfs/sysfs.js';
 
 const DRIVER_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -9,7 +9,7 @@ const DRIVER_NAME = /^[A-Za-z0-9_.-]+$/;
 export class Binder {
   constructor(
     private readonly sysfs: Sysfs,
-    private readonly writer: KernelWriter,
+    private readonly writer: Pick<KernelLane, 'write'>,
     private readonly deadlineMs = 10_000,
   ) {}
 

@@ -9,7 +9,7 @@ import { checkViability, type Viability } from '../vfio/viability.js';
 import { withVgaLock, type ArbiterOutcome } from '../vga/arbiter.js';
 import { Binder } from './binder.js';
 import { releaseConsole, restoreConsole } from './console.js';
-import type { HandoffContext } from './context.js';
+import { deviceLane, type HandoffContext } from './context.js';
 import { HandoffFailed, HandoffRefused } from './errors.js';
 
 export interface MovedFunction {
@@ -58,7 +58,9 @@ export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy:
   const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy);
   if (plan.refusals.length) throw new HandoffRefused(gpu.address, plan.refusals);
 
-  const binder = new Binder(ctx.sysfs, ctx.writer, ctx.writeDeadlineMs);
+  const own = new Set(gpu.functions.map((f) => f.address));
+  const lane = deviceLane(ctx, gpu, plan.functions.filter((a) => !own.has(a)));
+  const binder = new Binder(ctx.sysfs, lane, ctx.writeDeadlineMs);
   const undo = new UndoStack();
   const moved: MovedFunction[] = [];
   let step = 'prepare';
@@ -73,10 +75,10 @@ export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy:
     ctx.memory.remember(new Map(fresh.map((a) => [a, binder.driverOf(a)])));
     if (plan.releaseConsole) {
       step = 'release the boot console';
-      const record = await releaseConsole(ctx.sysfs, ctx.writer);
+      const record = await releaseConsole(ctx.sysfs, lane);
       ctx.memory.rememberConsole(gpu.address, record);
       undo.push('restore the boot console', async () => {
-        const errors = await restoreConsole(ctx.sysfs, ctx.writer, record);
+        const errors = await restoreConsole(ctx.sysfs, lane, record);
         if (errors.length) throw new Error(errors.join('; '));
       });
     }

@@ -1,12 +1,12 @@
 // The host console on a boot VGA: framebuffer consoles and firmware framebuffers hold the GPU's
 // memory, so they are released before the handoff and given back on release.
 import type { ConsoleRecord } from './driver-memory.js';
-import type { KernelWriter } from '../kernel/kernel-writer.js';
+import type { KernelLane } from '../kernel/kernel-writer.js';
 import type { Sysfs } from '../sysfs/sysfs.js';
 
 const PLATFORM_FRAMEBUFFERS = ['efi-framebuffer', 'simple-framebuffer', 'vesa-framebuffer'];
 
-export async function releaseConsole(sysfs: Sysfs, writer: KernelWriter): Promise<ConsoleRecord> {
+export async function releaseConsole(sysfs: Sysfs, writer: Pick<KernelLane, 'write'>): Promise<ConsoleRecord> {
   const record: ConsoleRecord = { vtconsoles: [], platformFramebuffers: [] };
   for (const name of sysfs.list('class/vtconsole')) {
     const m = /^vtcon(\d+)$/.exec(name);
@@ -27,7 +27,7 @@ export async function releaseConsole(sysfs: Sysfs, writer: KernelWriter): Promis
   return record;
 }
 
-export async function restoreConsole(sysfs: Sysfs, writer: KernelWriter, record: ConsoleRecord): Promise<string[]> {
+export async function restoreConsole(sysfs: Sysfs, writer: Pick<KernelLane, 'write'>, record: ConsoleRecord): Promise<string[]> {
   const errors: string[] = [];
   const attempt = async (what: string, path: string, value: string) => {
     try {

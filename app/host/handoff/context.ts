@@ -1,10 +1,12 @@
-// What a handoff needs from the machine: the sysfs tree, a deadline-bound kernel writer, the
-// memory of original drivers, and the live-system probes (holders, /dev/vfio, modprobe).
+// What a handoff needs from the machine: the sysfs tree, the per-GPU kernel writers, the memory of
+// original drivers, the in-use guard, and the live-system probes (/dev/vfio, modprobe).
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { KernelWriter } from '../kernel/kernel-writer.js';
+import type { Gpu } from '../../domain/inventory/model.js';
+import type { PciAddress } from '../../domain/pci-address.js';
+import type { KernelLane, KernelWriter } from '../kernel/kernel-writer.js';
 import { Sysfs } from '../sysfs/sysfs.js';
-import { findGroupHolders, type GroupHolder } from '../vfio/holders.js';
+import { forcePastHolderBudget, InUseGuard } from '../vfio/holders.js';
 import { DriverMemory } from './driver-memory.js';
 
 export interface HandoffContext {
@@ -13,7 +15,8 @@ export interface HandoffContext {
   memory: DriverMemory;
   /** True when sysfs is the running kernel's: then /proc, /dev/vfio and modprobe apply. */
   live: boolean;
-  holders: (group: number) => GroupHolder[];
+  /** Checks that no process holds the GPU's VFIO nodes; null when sysfs is not the running kernel's. */
+  guard: InUseGuard | null;
   loadModule: (name: string) => Promise<void>;
   devVfio: string;
   writeDeadlineMs: number;
@@ -29,17 +32,52 @@ export function modprobe(name: string, deadlineMs = 30_000): Promise<void> {
   });
 }
 
-export function handoffContext(opts: { sysfsRoot?: string; stateDir?: string; writer: KernelWriter; writeDeadlineMs?: number }): HandoffContext {
+export interface HandoffContextOptions {
+  sysfsRoot?: string;
+  stateDir?: string;
+  writer: KernelWriter;
+  writeDeadlineMs?: number;
+  /** /proc to scan for VFIO holders; giving one turns the in-use guard on for a non-live sysfs (tests). */
+  procRoot?: string;
+  devVfio?: string;
+  /** The environment the test-only override is read from (once, here). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function handoffContext(opts: HandoffContextOptions): HandoffContext {
   const sysfs = new Sysfs(opts.sysfsRoot ?? '/sys');
   const live = resolve(sysfs.root) === '/sys';
+  const devVfio = opts.devVfio ?? '/dev/vfio';
+  const guarded = live || opts.procRoot !== undefined;
   return {
     sysfs,
     writer: opts.writer,
     memory: new DriverMemory(opts.stateDir ?? '/var/lib/baton'),
     live,
-    holders: (group) => (live ? findGroupHolders(group) : []),
+    guard: guarded ? new InUseGuard({ sysfs, procRoot: opts.procRoot ?? '/proc', devVfio, forcePast: forcePastHolderBudget(opts.env) }) : null,
     loadModule: (name) => modprobe(name),
-    devVfio: '/dev/vfio',
+    devVfio,
     writeDeadlineMs: opts.writeDeadlineMs ?? 10_000,
+  };
+}
+
+/**
+ * The GPU's own kernel lane, with the in-use check before every call: each unbind, override, bind,
+ * reset and ROM access first makes sure no process holds the GPU's VFIO nodes.
+ */
+export function deviceLane(ctx: HandoffContext, gpu: Pick<Gpu, 'address' | 'iommuGroup' | 'functions'>, peers: readonly PciAddress[] = []): KernelLane {
+  const lane = ctx.writer.forGpu(gpu.address);
+  const target = { address: gpu.address, iommuGroup: gpu.iommuGroup, functions: [...gpu.functions.map((f) => f.address), ...peers] };
+  return {
+    gpu: lane.gpu,
+    wedge: () => lane.wedge(),
+    write: async (req) => {
+      ctx.guard?.check(target, `write ${JSON.stringify(req.value.trim())} to ${req.path}`);
+      return lane.write(req);
+    },
+    call: async (req, deadlineMs, what) => {
+      ctx.guard?.check(target, what);
+      return lane.call(req, deadlineMs, what);
+    },
   };
 }

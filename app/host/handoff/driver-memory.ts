@@ -1,8 +1,9 @@
 // The driver each function had before Baton moved it to vfio-pci, kept on disk so that a release
 // in another process (or after a restart) gives every function back to the driver it came from.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address.js';
+import { replaceFileAtomic } from '../trust/files.js';
 
 export interface RememberedFunction {
   /** null when the function had no driver. */
@@ -39,9 +40,7 @@ export class DriverMemory {
 
   private save(data: MemoryFile): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data, null, 2), { mode: 0o644 });
-    renameSync(tmp, this.file);
+    replaceFileAtomic(this.file, JSON.stringify(data, null, 2), 0o644);
   }
 
   /** Records drivers for functions not yet remembered (a second claim keeps the first record). */

@@ -2,12 +2,13 @@
 // function 0 first (the kernel links the other functions to it for power management).
 import type { HandoffPolicy } from '../../domain/handoff/policy.js';
 import type { PciAddress } from '../../domain/pci-address.js';
-import { describeHolders } from '../vfio/holders.js';
+import type { KernelWrite } from '../kernel/kernel-writer.js';
+import { DeviceInUse } from '../vfio/holders.js';
 import { Binder } from './binder.js';
 import { findGpu, underVgaLock, type MovedFunction } from './claim.js';
 import type { ArbiterOutcome } from '../vga/arbiter.js';
 import { restoreConsole } from './console.js';
-import type { HandoffContext } from './context.js';
+import { deviceLane, type HandoffContext } from './context.js';
 import { HandoffFailed, HandoffRefused } from './errors.js';
 
 export interface ReleaseResult {
@@ -21,18 +22,20 @@ export interface ReleaseResult {
 export async function releaseGpu(ctx: HandoffContext, address: PciAddress, policy: Pick<HandoffPolicy, 'movablePeers'>): Promise<ReleaseResult> {
   const started = Date.now();
   const gpu = findGpu(ctx, address);
-  const binder = new Binder(ctx.sysfs, ctx.writer, ctx.writeDeadlineMs);
   const peers = gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a) || ctx.memory.driverOf(a) !== undefined);
+  // Unbinding from vfio-pci blocks in the kernel while a VM has the group open: every call in this
+  // lane first checks the GPU's VFIO nodes and refuses, naming the holder.
+  const lane = deviceLane(ctx, gpu, peers);
+  let touched = false; // a call reached the kernel (a refusal by the in-use check does not)
+  const tracked = {
+    write: (req: KernelWrite) => lane.write(req).then(() => void (touched = true), (e: unknown) => {
+      if (!(e instanceof DeviceInUse)) touched = true;
+      throw e;
+    }),
+  };
+  const binder = new Binder(ctx.sysfs, tracked, ctx.writeDeadlineMs);
   const functions = [...gpu.functions.map((f) => f.address), ...peers].sort();
   const onVfio = functions.filter((a) => binder.driverOf(a) === 'vfio-pci');
-
-  // Unbinding from vfio-pci blocks in the kernel while a VM has the group open: name the holder instead.
-  if (onVfio.length && gpu.iommuGroup !== null) {
-    const holders = ctx.holders(gpu.iommuGroup);
-    if (holders.length) {
-      throw new HandoffRefused(gpu.address, [`IOMMU group ${gpu.iommuGroup} is in use by ${describeHolders(holders)}; the VM must let go of the GPU first (detach it or shut the VM down)`]);
-    }
-  }
 
   const moved: MovedFunction[] = [];
   const t0 = Date.now();
@@ -53,12 +56,14 @@ export async function releaseGpu(ctx: HandoffContext, address: PciAddress, polic
       }
     });
   } catch (err) {
+    // Refused before the first call: nothing changed.
+    if (err instanceof DeviceInUse && !touched) throw new HandoffRefused(gpu.address, [err.message], err.code);
     // Nothing to roll back to: a GPU half on the host is worse than one fully parked, so the error
     // says exactly where it stopped; the caller may park it on vfio-pci again.
     throw new HandoffFailed(gpu.address, step, err as Error);
   }
   const record = ctx.memory.consoleOf(gpu.address);
-  const consoleErrors = record ? await restoreConsole(ctx.sysfs, ctx.writer, record) : [];
+  const consoleErrors = record ? await restoreConsole(ctx.sysfs, lane, record) : [];
   ctx.memory.forget(functions);
   return { gpu: gpu.address, functions: moved, consoleErrors, vgaArbiter, ms: Date.now() - started };
 }

@@ -3,11 +3,10 @@
 // Each reset is timed and verified: the device must answer config reads with its vendor id.
 import type { Gpu } from '../../domain/inventory/model.js';
 import type { PciAddress } from '../../domain/pci-address.js';
-import { NativeError } from '../../../native/libc.js';
-import { vfioHotReset } from '../../../native/vfio.js';
 import { findGpu } from '../handoff/claim.js';
-import type { HandoffContext } from '../handoff/context.js';
-import { KernelWriteError } from '../kernel/kernel-writer.js';
+import { deviceLane, type HandoffContext } from '../handoff/context.js';
+import { KernelWriteError, type KernelLane } from '../kernel/kernel-writer.js';
+import { DeviceInUse } from '../vfio/holders.js';
 
 export const RESET_METHODS = ['auto', 'flr', 'pm', 'bus', 'device_specific', 'hot_reset'] as const;
 export type ResetMethod = (typeof RESET_METHODS)[number];
@@ -27,6 +26,7 @@ export interface ResetResult {
   ms: number;
 }
 
+/** `code`: EINUSE (a process holds the GPU's VFIO nodes: nothing was done), EWEDGED, ETIMEDOUT, or an errno name. */
 export class ResetFailed extends Error {
   constructor(readonly address: PciAddress, readonly method: string, readonly reason: string, readonly code?: string) {
     super(`${address}: ${method === 'auto' ? 'reset' : `${method} reset`} failed: ${reason}`);
@@ -39,12 +39,13 @@ const RESET_DEADLINE_MS = 70_000; // the kernel itself polls a slow device for u
 export async function resetGpu(ctx: HandoffContext, address: PciAddress, method: ResetMethod = 'auto'): Promise<ResetResult> {
   const started = Date.now();
   const gpu = findGpu(ctx, address);
+  const lane = deviceLane(ctx, gpu);
   const resettable = gpu.functions.filter((f) => ctx.sysfs.exists(`bus/pci/devices/${f.address}/reset`));
   const resets: FunctionReset[] = [];
 
   const useHotReset = method === 'hot_reset' || (method === 'auto' && resettable.length === 0 && canHotReset(ctx, gpu));
   if (useHotReset) {
-    resets.push(...hotReset(ctx, gpu));
+    resets.push(...(await hotReset(ctx, lane, gpu)));
   } else {
     if (resettable.length === 0) {
       throw new ResetFailed(gpu.address, method, gpu.parentBridge === null
@@ -53,13 +54,13 @@ export async function resetGpu(ctx: HandoffContext, address: PciAddress, method:
     }
     for (const f of resettable) {
       try {
-        resets.push(await resetFunction(ctx, f.address, f.address === gpu.address ? method : 'auto'));
+        resets.push(await resetFunction(ctx, lane, f.address, f.address === gpu.address ? method : 'auto'));
       } catch (err) {
         // A multi-function GPU has no per-function bus reset, although the kernel may list "bus"
         // for function 0 (probed before the other functions appeared): the slot's hot reset covers it.
         const busRefused = err instanceof ResetFailed && (err.code === 'ENOTTY' || (err.code === 'EINVAL' && err.method === 'bus'));
         if (!busRefused || gpu.functions.length < 2 || gpu.parentBridge === null) throw err;
-        if (method === 'auto' && canHotReset(ctx, gpu)) return { gpu: gpu.address, resets: hotReset(ctx, gpu), ms: Date.now() - started };
+        if (method === 'auto' && canHotReset(ctx, gpu)) return { gpu: gpu.address, resets: await hotReset(ctx, lane, gpu), ms: Date.now() - started };
         throw new ResetFailed(err.address, err.method, `${err.reason}; the GPU's ${gpu.functions.length} functions share its bus, so there is no per-function bus reset: claim it (baton gpu claim) and use --method hot_reset`, err.code);
       }
     }
@@ -71,14 +72,15 @@ function canHotReset(ctx: HandoffContext, gpu: Gpu): boolean {
   return ctx.live && gpu.iommuGroup !== null && gpu.functions.every((f) => f.driver === 'vfio-pci');
 }
 
-async function resetFunction(ctx: HandoffContext, address: PciAddress, method: Exclude<ResetMethod, 'hot_reset'>): Promise<FunctionReset> {
+async function resetFunction(ctx: HandoffContext, lane: KernelLane, address: PciAddress, method: Exclude<ResetMethod, 'hot_reset'>): Promise<FunctionReset> {
   const dir = `bus/pci/devices/${address}`;
   const previous = ctx.sysfs.text(`${dir}/reset_method`);
-  const write = (file: string, value: string) => ctx.writer.write({ path: ctx.sysfs.path(`${dir}/${file}`), value, deadlineMs: RESET_DEADLINE_MS });
+  const write = (file: string, value: string) => lane.write({ path: ctx.sysfs.path(`${dir}/${file}`), value, deadlineMs: RESET_DEADLINE_MS });
   if (method !== 'auto') {
     try {
       await write('reset_method', method);
     } catch (err) {
+      if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code);
       const code = err instanceof KernelWriteError ? err.code : '';
       const listed = previous?.split(/\s+/).includes(method) ?? false;
       const reason = code !== 'EINVAL' ? (err as Error).message
@@ -91,6 +93,7 @@ async function resetFunction(ctx: HandoffContext, address: PciAddress, method: E
   try {
     await write('reset', '1');
   } catch (err) {
+    if (err instanceof DeviceInUse) throw new ResetFailed(address, method, err.message, err.code);
     const code = err instanceof KernelWriteError ? err.code : '';
     const reason = code === 'ENOTTY' ? 'no working reset method (ENOTTY)' : (err as Error).message;
     throw new ResetFailed(address, method, reason, code || undefined);
@@ -101,21 +104,22 @@ async function resetFunction(ctx: HandoffContext, address: PciAddress, method: E
   return { address, method: method === 'auto' ? (previous?.split(/\s+/)[0] ?? 'auto') : method, ms, vendorAfter: verifyAnswers(ctx, address, method) };
 }
 
-function hotReset(ctx: HandoffContext, gpu: Gpu): FunctionReset[] {
+async function hotReset(ctx: HandoffContext, lane: KernelLane, gpu: Gpu): Promise<FunctionReset[]> {
   if (!canHotReset(ctx, gpu)) {
     throw new ResetFailed(gpu.address, 'hot_reset', 'a VFIO hot reset needs every function of the GPU on vfio-pci (baton gpu claim first) on the live system');
   }
   const t0 = Date.now();
   try {
-    vfioHotReset(gpu.iommuGroup!, gpu.address, ctx.devVfio);
+    // In the GPU's kernel-writer child: the ioctl sleeps while the bus settles and can hang on a broken device.
+    await lane.call({ op: 'hot-reset', group: gpu.iommuGroup!, device: gpu.address, devDir: ctx.devVfio }, RESET_DEADLINE_MS, `VFIO hot reset of ${gpu.address} (IOMMU group ${gpu.iommuGroup})`);
   } catch (err) {
-    const code = err instanceof NativeError ? err.code : '';
+    const code = err instanceof KernelWriteError || err instanceof DeviceInUse ? err.code : '';
     const why: Record<string, string> = {
       EBUSY: 'the group is in use (a VM holds it) or another device on the bus is not owned',
       ENODEV: 'no slot or bus reset is possible for this device',
       EINVAL: 'the kernel refused the group list',
     };
-    throw new ResetFailed(gpu.address, 'hot_reset', `${(err as Error).message}${why[code] ? `: ${why[code]}` : ''}`);
+    throw new ResetFailed(gpu.address, 'hot_reset', `${(err as Error).message}${why[code] ? `: ${why[code]}` : ''}`, code || undefined);
   }
   const ms = Date.now() - t0;
   return gpu.functions.map((f) => ({ address: f.address, method: 'hot_reset', ms, vendorAfter: verifyAnswers(ctx, f.address, 'hot_reset') }));

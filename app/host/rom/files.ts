@@ -1,7 +1,6 @@
 // Bounded reads (sysfs binary files have no useful end-of-file size) and atomic writes (temp + rename).
 import * as nodeFs from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { replaceFileAtomic } from '../trust/files.js';
 import { RomError, errnoOf } from './errors.js';
 
 /** The few fs calls a ROM read or the sysfs toggles need; tests substitute a recording fake. */
@@ -58,21 +57,7 @@ export function readRomFile(path: string, max = MAX_ROM_BYTES): Uint8Array {
   }
 }
 
-/** Writes a file so readers see the old or the new content, never half of it. */
+/** Writes a file so readers see the old or the new content, never half of it (never through a link). */
 export function writeAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = nodeFs.openSync(tmp, 'wx', mode);
-  try {
-    try {
-      nodeFs.writeFileSync(fd, data);
-      nodeFs.fchmodSync(fd, mode); // the umask must not decide the mode
-      nodeFs.fsyncSync(fd);
-    } finally {
-      nodeFs.closeSync(fd);
-    }
-    nodeFs.renameSync(tmp, path);
-  } catch (err) {
-    nodeFs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  replaceFileAtomic(path, data, mode);
 }

@@ -1,6 +1,11 @@
-// Who holds a VFIO group open: before unbinding from vfio-pci (which blocks in the kernel while the
-// device is open), Baton names the process and the VM instead of issuing the write.
+// Who holds a GPU's VFIO nodes open, seen by the kernel: the IOMMU group's /dev/vfio/N (the legacy
+// group interface) and each function's VFIO device cdev /dev/vfio/devices/vfioX (iommufd). A VM that
+// holds them is using the device whatever the registry or the hypervisor's socket says, so every
+// unbind, driver_override/bind, reset and ROM access first scans /proc/*/fd and refuses, naming the
+// process and its VM, instead of touching a device inside a live guest.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { PciAddress } from '../../domain/pci-address.js';
+import type { Sysfs } from '../sysfs/sysfs.js';
 
 export interface GroupHolder {
   pid: number;
@@ -8,22 +13,55 @@ export interface GroupHolder {
   /** The VM the process runs, from QEMU's -name (or libvirt's guest=) argument, when it has one. */
   vmName: string | null;
   argv: string[];
+  /** The node it holds open (/dev/vfio/12, /dev/vfio/devices/vfio0). */
+  node: string;
 }
 
-/** Processes with /dev/vfio/<group> (or a VFIO device cdev of it) open. */
-export function findGroupHolders(group: number, procRoot = '/proc'): GroupHolder[] {
-  if (!Number.isInteger(group) || group < 0) throw new RangeError(`IOMMU group ${group} is not a group number`);
-  const target = `/dev/vfio/${group}`;
+/** A VFIO node of a GPU, and the function it belongs to (none for the group node). */
+export interface VfioNode {
+  path: string;
+  address: PciAddress | null;
+}
+
+/** The group node and every function's device cdev (from /sys/bus/pci/devices/ADDR/vfio-dev/). */
+export function vfioNodesOf(sysfs: Sysfs, group: number | null, functions: readonly PciAddress[], devVfio = '/dev/vfio'): VfioNode[] {
+  const nodes: VfioNode[] = [];
+  if (group !== null) {
+    if (!Number.isInteger(group) || group < 0) throw new RangeError(`IOMMU group ${group} is not a group number`);
+    nodes.push({ path: `${devVfio}/${group}`, address: null });
+  }
+  for (const address of functions) {
+    for (const cdev of sysfs.list(`bus/pci/devices/${address}/vfio-dev`)) {
+      if (/^vfio\d+$/.test(cdev)) nodes.push({ path: `${devVfio}/devices/${cdev}`, address });
+    }
+  }
+  return nodes;
+}
+
+/** Processes with any of `nodes` open: one pass over /proc/<pid>/fd. */
+export function findHolders(nodes: readonly string[], procRoot = '/proc'): GroupHolder[] {
+  const wanted = new Set(nodes);
   const holders: GroupHolder[] = [];
+  if (wanted.size === 0) return holders;
   for (const entry of safeList(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
-    const fds = safeList(`${procRoot}/${entry}/fd`);
-    const holds = fds.some((fd) => safeLink(`${procRoot}/${entry}/fd/${fd}`) === target);
-    if (!holds) continue;
+    const held = new Set<string>();
+    for (const fd of safeList(`${procRoot}/${entry}/fd`)) {
+      const target = safeLink(`${procRoot}/${entry}/fd/${fd}`);
+      if (target !== null && wanted.has(target)) held.add(target);
+    }
+    if (held.size === 0) continue;
     const argv = safeRead(`${procRoot}/${entry}/cmdline`).split('\0').filter(Boolean);
-    holders.push({ pid: Number(entry), command: safeRead(`${procRoot}/${entry}/comm`).trim() || argv[0] || '?', vmName: vmNameFromArgv(argv), argv });
+    const command = safeRead(`${procRoot}/${entry}/comm`).trim() || argv[0] || '?';
+    for (const node of held) holders.push({ pid: Number(entry), command, vmName: vmNameFromArgv(argv), argv, node });
   }
   return holders;
+}
+
+/** Processes with /dev/vfio/<group> open. */
+export function findGroupHolders(group: number, procRoot = '/proc', devVfio = '/dev/vfio'): GroupHolder[] {
+  if (!Number.isInteger(group) || group < 0) throw new RangeError(`IOMMU group ${group} is not a group number`);
+  return findHolders([`${devVfio}/${group}`], procRoot);
 }
 
 /** QEMU's `-name guest=win11,debug-threads=on` or `-name win11`. */
@@ -37,7 +75,68 @@ export function vmNameFromArgv(argv: string[]): string | null {
 }
 
 export function describeHolders(holders: GroupHolder[]): string {
-  return holders.map((h) => `${h.command} (pid ${h.pid}${h.vmName ? `, VM ${h.vmName}` : ''})`).join(', ');
+  return holders.map((h) => `${h.command} (pid ${h.pid}${h.vmName ? `, VM ${h.vmName}` : ''}) holds ${h.node}`).join(', ');
+}
+
+/** code EINUSE: a process holds the GPU's VFIO nodes, so the kernel call was not made. */
+export class DeviceInUse extends Error {
+  readonly code = 'EINUSE';
+  constructor(
+    readonly address: PciAddress,
+    readonly group: number | null,
+    readonly holders: GroupHolder[],
+    /** What was refused ("reset", "unbind 0000:01:00.1 from vfio-pci"). */
+    readonly action: string,
+  ) {
+    super(`refusing to ${action}: ${address}${group === null ? '' : ` (IOMMU group ${group})`} is in use: ${describeHolders(holders)}; the VM must let go of the GPU first (detach it or shut the VM down)`);
+    this.name = 'DeviceInUse';
+  }
+}
+
+/**
+ * Test-only: BATON_TEST_FORCE_PAST_HOLDER=N lets the next N calls that find a holder go ahead
+ * anyway (the KVM lab uses it to get a kernel write really stuck). Read once, when the helper
+ * builds its host context; only root sets the helper's environment. Never set it in production.
+ */
+export const FORCE_PAST_HOLDER_ENV = 'BATON_TEST_FORCE_PAST_HOLDER';
+
+export function forcePastHolderBudget(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[FORCE_PAST_HOLDER_ENV];
+  if (text === undefined || text === '' || text === '0') return 0;
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+export interface InUseGuardOptions {
+  sysfs: Sysfs;
+  procRoot: string;
+  devVfio: string;
+  /** How many calls may go past a holder (the test-only override); 0 in production. */
+  forcePast: number;
+  /** Where a forced call is reported. */
+  warn?: (line: string) => void;
+}
+
+/** The one in-use check: throws DeviceInUse when any process holds one of the GPU's VFIO nodes. */
+export class InUseGuard {
+  private forcePast: number;
+
+  constructor(private readonly options: InUseGuardOptions) {
+    this.forcePast = options.forcePast;
+  }
+
+  check(gpu: { address: PciAddress; iommuGroup: number | null; functions: readonly PciAddress[] }, action: string): void {
+    const nodes = vfioNodesOf(this.options.sysfs, gpu.iommuGroup, gpu.functions, this.options.devVfio);
+    const holders = findHolders(nodes.map((n) => n.path), this.options.procRoot);
+    if (holders.length === 0) return;
+    const refusal = new DeviceInUse(gpu.address, gpu.iommuGroup, holders, action);
+    if (this.forcePast > 0) {
+      this.forcePast--;
+      (this.options.warn ?? ((l) => process.stderr.write(`${l}\n`)))(`baton: ${FORCE_PAST_HOLDER_ENV} set: going past the in-use check: ${refusal.message}`);
+      return;
+    }
+    throw refusal;
+  }
 }
 
 function safeList(dir: string): string[] {

@@ -1,4 +1,5 @@
 // Reading the file from disk, and the ownership rule the root helper will enforce.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,9 @@ describe('loadConfigFile', () => {
 });
 
 // Ownership is only meaningful when the test itself runs as root (files it creates are root's).
-describe.runIf(process.getuid?.() === 0)('checkConfigFileOwnership', () => {
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stderr.write('SKIPPED test/unit/config/load.test.ts checkConfigFileOwnership: not running as root\n');
+describe.skipIf(!isRoot)('checkConfigFileOwnership', () => {
   it('accepts a root-owned file that only root can write', () => {
     const safe = join(dir, 'safe');
     mkdirSync(safe, { mode: 0o755 });
@@ -52,5 +55,13 @@ describe.runIf(process.getuid?.() === 0)('checkConfigFileOwnership', () => {
     const file = join(open, 'baton.yaml');
     writeFileSync(file, 'gpus: []\n', { mode: 0o644 });
     expect(checkConfigFileOwnership(file)).toEqual([`folder ${open} is writable by others`]);
+  });
+});
+
+describe('the config is opened once and never blocks', () => {
+  it('a FIFO planted as the config is refused at once, not waited on', () => {
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => loadConfigFile(fifo)).toThrow(`cannot read ${fifo}: not a regular file`);
   });
 });

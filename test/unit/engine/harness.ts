@@ -4,12 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BatonConfig } from '../../../app/domain/config/index.js';
 import type { HostPort, StepName } from '../../../app/domain/switch/ports.js';
 import type { VmBackend } from '../../../app/domain/vm/port.js';
-import { Journal } from '../../../app/helper/engine/journal.js';
+import { JournalBook } from '../../../app/helper/engine/journal.js';
 import { RegistryOwnerBook } from '../../../app/helper/engine/owner-book.js';
 import { HelperService } from '../../../app/helper/engine/service.js';
-import { createSimulatedWorkstation, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
+import { createSimulatedWorkstation, type FaultSpec, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
 
@@ -49,13 +50,41 @@ export interface Harness {
   killer: Killer;
   history: HistoryStore;
   owners: RegistryOwnerBook;
-  /** A fresh helper (new process) over the same files and the same world. */
-  restart(): Harness;
+  journals: JournalBook;
+  /** What the helper logged (one line per switch, late calls). */
+  logs: string[];
+  /** Called before each step is acted on (forward, unwinding, parking). */
+  onStep: ((step: StepName, phase: string) => void)[];
+  /** Plants a fault as the step starts (forward), so earlier looks at the machine do not meet it. */
+  faultAtStep(step: StepName, fault: FaultSpec): void;
+  /** The helper dies now: no port call answers it and nothing it writes reaches the disk. */
+  kill(): void;
+  /** A fresh helper (new process) over the same files and the same world (optionally another config). */
+  restart(config?: BatonConfig): Harness;
 }
 
-export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }): Harness {
+/** The journals of a helper that can die: once killed, its writes never reach the disk. */
+class MortalJournalBook extends JournalBook {
+  constructor(dir: string, gpus: readonly string[], private readonly killer: Killer) {
+    super(dir, gpus);
+  }
+
+  override for(gpu: string) {
+    const journal = super.for(gpu);
+    const killer = this.killer;
+    return new Proxy(journal, {
+      get(target, prop, receiver) {
+        if ((prop === 'write' || prop === 'clear') && killer.killed) return () => {};
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+}
+
+export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }, configOverride?: BatonConfig): Harness {
   const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'baton-engine-'));
   const sim = existing?.sim ?? createSimulatedWorkstation({ speed: 0, stateDir: dir, ...options });
+  const config = configOverride ?? sim.config;
   const killer: Killer = { armAt: null, killed: false, step: null };
   const host = killable<HostPort>(sim.host, killer);
   const backends = new Map<VmBackend, VmBackend>();
@@ -65,20 +94,45 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     return backends.get(real)!;
   };
   const history = HistoryStore.open(join(dir, 'history.jsonl'));
-  const owners = new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json')));
+  const registryFile = new OwnershipStore(join(dir, 'ownership.json'));
+  const owners = new RegistryOwnerBook({ load: () => registryFile.load(), save: (r) => void (killer.killed || registryFile.save(r)) });
+  const mortalHistory = {
+    append: (e: Parameters<HistoryStore['append']>[0]) => void (killer.killed || history.append(e)),
+    get: (id: string) => history.get(id),
+    query: (q: Parameters<HistoryStore['query']>[0]) => history.query(q),
+  };
   const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
+  const journals = new MortalJournalBook(join(dir, 'journal'), config.gpus.map((g) => g.name), killer);
+  const logs: string[] = [];
   const service = new HelperService({
-    config: sim.config, host, backendFor, journal: new Journal(join(dir, 'journal.json')), owners, history,
-    stepDeadlineMs: deadlines,
-    beforeStep: (step) => {
+    config, host, backendFor, journals, owners, history: mortalHistory, log: (line) => logs.push(line),
+    stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs,
+    beforeStep: (step, phase) => {
       killer.step = step;
+      for (const hook of onStep) hook(step, phase);
+      const fault = phase === 'forward' ? armed.get(step) : undefined;
+      if (fault) {
+        armed.delete(step);
+        sim.injectFault(fault);
+      }
     },
   });
+  const armed = new Map<StepName, FaultSpec>();
+  const onStep: Harness['onStep'] = [];
+  // A kill is armed for a step of the next switch, not for the looks before it.
+  service.subscribe((e) => {
+    if (e.kind === 'switch-ended' || e.kind === 'switch-started') killer.step = null;
+  });
   const harness: Harness = {
-    sim, dir, service, killer, history, owners,
-    restart: () => {
+    sim, dir, service, killer, history, owners, journals, logs,
+    onStep,
+    faultAtStep: (step, fault) => void armed.set(step, fault),
+    kill: () => {
+      killer.killed = true;
+    },
+    restart: (next) => {
       history.close();
-      return makeHarness(options, stepDeadlineMs, { sim, dir });
+      return makeHarness(options, stepDeadlineMs, { sim, dir }, next ?? configOverride);
     },
   };
   return harness;

@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync, wri
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeEntry } from '../../../app/domain/history/jsonl.js';
-import { DuplicateHistoryIdError, HistoryStore } from '../../../app/helper/store/history-store.js';
+import { HistoryStore } from '../../../app/helper/store/history-store.js';
 import { makeEntry } from './make-entry.js';
 import { removeTempDirs, tempDir } from './temp.js';
 
@@ -35,15 +35,31 @@ describe('HistoryStore append and reopen', () => {
     expect(again.report).toMatchObject({ entries: 2, corrupt: [], torn: null, rotatedAway: 0 });
   });
 
-  it('refuses an invalid entry or a repeated id and leaves the file as it was', () => {
+  it('refuses an invalid entry and leaves the file as it was; the same entry again writes nothing', () => {
     const file = join(tempDir(), 'history.jsonl');
     const store = openStore(file);
     store.append(makeEntry(1));
     const before = readFileSync(file, 'utf8');
     expect(() => store.append({ ...makeEntry(2), outcome: 'exploded' as never })).toThrow();
-    expect(() => store.append(makeEntry(1))).toThrow(DuplicateHistoryIdError);
+    store.append(makeEntry(1));
     expect(readFileSync(file, 'utf8')).toBe(before);
     expect(store.count).toBe(1);
+  });
+
+  it('one entry per switch id: a repeated id amends the entry in its place, on append and on read', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    const store = openStore(file);
+    store.append(makeEntry(1));
+    store.append(makeEntry(2));
+    store.append({ ...makeEntry(1), finalOwner: 'park', error: 'amended' });
+    expect(store.count).toBe(2);
+    expect(store.get(makeEntry(1).id)).toMatchObject({ finalOwner: 'park', error: 'amended' });
+    expect(store.query().entries.map((e) => e.id)).toEqual([makeEntry(2).id, makeEntry(1).id]);
+    const again = openStore(file);
+    expect(again.count).toBe(2);
+    expect(again.report).toMatchObject({ entries: 2, amended: 1, corrupt: [] });
+    expect(again.get(makeEntry(1).id)).toMatchObject({ finalOwner: 'park' });
+    expect(again.query().entries.map((e) => e.id)).toEqual([makeEntry(2).id, makeEntry(1).id]);
   });
 });
 
@@ -140,10 +156,12 @@ describe('HistoryStore after a crash', () => {
     );
     const store = openStore(file);
     expect(ids(store)).toEqual(['e5', 'e2', 'e1']);
-    expect(store.report.corrupt.map((c) => c.line)).toEqual([3, 4, 5]);
+    expect(store.report.corrupt.map((c) => c.line)).toEqual([3, 4]);
     expect(store.report.corrupt[0]!.reason).toMatch(/not JSON/);
     expect(store.report.corrupt[1]!.reason).toMatch(/not a history entry/);
-    expect(store.report.corrupt[2]!.reason).toMatch(/repeats the id e1 of line 1/);
+    // Line 5 repeats e1: it amends that entry (one entry per id), in e1's place.
+    expect(store.report.amended).toBe(1);
+    expect(store.get('e1')?.gpu).toBe('dup');
     expect(store.report.torn).toBeNull();
     // The bad lines stay for a person to look at; appends still work.
     expect(readFileSync(file, 'utf8')).toContain(notJson);
