@@ -53,11 +53,26 @@ async function baton(name: string, argv: string[]): Promise<void> {
   const base = join(OUT, 'cmd', name);
   writeFileSync(`${base}.out`, out.join(''));
   writeFileSync(`${base}.err`, err.join(''));
-  writeFileSync(`${base}.meta`, `rc ${rc}\nms ${ms}\nfds ${readdirSync('/proc/self/fd').length}\n`);
+  writeFileSync(`${base}.meta`, `rc ${rc}\nms ${ms}\nfds ${await settledFdCount()}\n`);
   realOut(`[${stamp()}] ${name}: exit ${rc} in ${ms} ms (in one process)\n`);
   if (rc !== 0) realOut(err.join('').split('\n').slice(-8).map((l) => `    ${l}`).join('\n') + '\n');
   // A command still running cannot be stopped from here: end the batch, the job records the rest.
   if (rc === 124) process.exit(124);
+}
+
+/**
+ * Open descriptors once the command's children are reaped and their pipes closed (the event loop
+ * does that after the command returns): the count when it is the same twice 50 ms apart (max 3 s).
+ */
+async function settledFdCount(): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = readdirSync('/proc/self/fd').length;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 function sh(script: string): void {
