@@ -191,12 +191,19 @@ async function buildLocked(log: (line: string) => void, opts: { deadlineMs?: num
   const tarball = readdirSync(join(root, 'usr/src')).find((f) => /^linux-source-.*\.tar\.(xz|bz2|gz)$/.test(f));
   if (!tarball) throw new Error(`${SOURCE_PACKAGE} unpacked without a source tarball in ${join(root, 'usr/src')}`);
   const src = join(TINY_DIR, 'src');
-  rmSync(src, { recursive: true, force: true });
-  mkdirSync(src, { recursive: true });
-  await step(log, buildLog, 'tar', ['-xf', join(root, 'usr/src', tarball), '-C', src, '--strip-components=1'], TINY_DIR, left());
-  await step(log, buildLog, 'make', ['tinyconfig'], src, left());
-  await step(log, buildLog, 'scripts/config', TINY_KERNEL_OPTIONS.flatMap((o) => ['-e', o]), src, left());
-  await step(log, buildLog, 'make', ['olddefconfig'], src, left());
+  // A configured tree of this recipe (a build cut short: deadline, kill) resumes where make stopped.
+  const configured = join(src, '.baton-recipe');
+  if (existsSync(configured) && readFileSync(configured, 'utf8') === kernelStamp()) {
+    log(`resuming the build in ${src}`);
+  } else {
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(src, { recursive: true });
+    await step(log, buildLog, 'tar', ['-xf', join(root, 'usr/src', tarball), '-C', src, '--strip-components=1'], TINY_DIR, left());
+    await step(log, buildLog, 'make', ['tinyconfig'], src, left());
+    await step(log, buildLog, 'scripts/config', TINY_KERNEL_OPTIONS.flatMap((o) => ['-e', o]), src, left());
+    await step(log, buildLog, 'make', ['olddefconfig'], src, left());
+    writeFileSync(configured, kernelStamp());
+  }
   const config = readFileSync(join(src, '.config'), 'utf8');
   const lost = TINY_KERNEL_OPTIONS.filter((o) => !new RegExp(`^CONFIG_${o}=y$`, 'm').test(config));
   if (lost.length) throw new Error(`olddefconfig dropped ${lost.join(', ')} (see ${buildLog})`);
