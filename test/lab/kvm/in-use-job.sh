@@ -21,11 +21,12 @@ SOCK="$L/helper.sock"
 STATE="$L/state"
 CLI_STATE="$L/cli-state"
 VMA_REAL="$L/vm-a.qmp"          # where L2 really listens (this job's own checks)
-VMA_WRONG="$L/vm-a-wrong.qmp"   # what the config says: nothing listens there
+VMA_WRONG="$L/vm-a-wrong.qmp"   # what the config says: a socket that accepts and never answers
 VMB_QMP="$L/vm-b.qmp" VMB_CHECK="$L/vm-b.check.qmp"
 ALL="$GPU_A $GPU_A_AUDIO $GPU_B $GPU_B_AUDIO"
-HELPER="" L2="" HELPERS=0 SWITCH_B=""
+HELPER="" L2="" HELPERS=0 SWITCH_B="" SILENT=""
 cleanup() {
+  [ -n "$SILENT" ] && kill "$SILENT" 2>/dev/null
   [ -n "$SWITCH_B" ] && kill "$SWITCH_B" 2>/dev/null
   [ -n "$HELPER" ] && kill -9 "$HELPER" 2>/dev/null
   [ -n "$L2" ] && kill -9 "$L2" 2>/dev/null
@@ -57,7 +58,7 @@ gpus:
 vms:
   - name: vm-a
     backend: qmp
-    # Wrong on purpose: vm-a's QEMU listens on $VMA_REAL.
+    # Wrong on purpose: vm-a's QEMU listens on $VMA_REAL; here something accepts and never speaks.
     socket: $VMA_WRONG
     release:
       method: hot-unplug
@@ -153,6 +154,13 @@ stop_helper() {
 look() { run "$1-look" node "$QMP_TOOL" look "$SOCK" "$GPU_A,$GPU_A_AUDIO,$GPU_B,$GPU_B_AUDIO" "$VMB_CHECK"; return 0; }
 status() { run "$1-status" node "$BATON" status --json --socket "$SOCK"; return 0; }
 
+# What the config names: a listener that accepts connections and never sends a QMP greeting (a
+# socket path the config gets wrong, e.g. another program's). A path where nothing listens at all is
+# "no QMP listener", which the QMP backend takes as shut off.
+node -e "require('net').createServer(() => {}).listen(process.argv[1])" "$VMA_WRONG" > "$OUT/silent.log" 2>&1 &
+SILENT=$!
+wait_until 60 test -S "$VMA_WRONG" > /dev/null || log "the silent listener did not come up"
+
 # --- a: refused while L2 holds GPU A, the config's socket wrong ---------------------------------------
 start_helper
 status a-start
@@ -176,9 +184,10 @@ SWITCH_B=$!
 # Until the helper reports GPU A wedged (each answer's time recorded: the helper keeps answering).
 n=0
 wedged=no
-while [ $(( $(now_ms) - t0 )) -lt 300000 ]; do
+# A poll the helper does not answer within 60 s is cut off (rc 124): that is the finding, recorded.
+while [ $(( $(now_ms) - t0 )) -lt 240000 ]; do
   n=$((n + 1))
-  status "b-poll-$n"
+  CMD_DEADLINE=60; status "b-poll-$n"; CMD_DEADLINE=300
   if grep -q '"wedged"' "$OUT/cmd/b-poll-$n-status.out" 2>/dev/null; then wedged=yes; break; fi
   sleep 2
 done
@@ -188,7 +197,7 @@ fact "bWedgedAfterMs $(( $(now_ms) - t0 ))"
 processes b-wedged
 drivers b-wedged $ALL
 # The other GPU still switches, and the helper still answers.
-run b-switch-gpu-b node "$BATON" switch gpu-b vm-b --socket "$SOCK"
+CMD_DEADLINE=240; run b-switch-gpu-b node "$BATON" switch gpu-b vm-b --socket "$SOCK"; CMD_DEADLINE=300
 drivers b-gpu-b $ALL
 look b-gpu-b
 status b-after-gpu-b

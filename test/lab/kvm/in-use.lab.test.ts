@@ -1,5 +1,5 @@
 // A GPU that a nested QEMU really holds, in the KVM lab (issue "Never strand", Done when): the
-// helper's config names vm-a with a QMP socket nobody listens on, so it cannot ask vm-a (`unknown`)
+// helper's config names vm-a with a QMP socket that accepts and never answers, so it cannot ask vm-a (`unknown`)
 // while L2 holds GPU A through VFIO.
 //  (a) every switch of GPU A, and the root CLI's release and reset, are refused, naming the QEMU
 //      process: the kernel-level holder check (/dev/vfio/N open), not the registry; nothing changes.
@@ -42,7 +42,7 @@ describeOrSkip(unavailable, 'KVM lab: a GPU a nested QEMU holds, behind a wrong 
       topology: workstation,
       argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/in-use-job.sh')],
       env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, GPU_B: gpuB, GPU_B_AUDIO: gpuBAudio },
-      deadlineMs: 1_200_000,
+      deadlineMs: 1_700_000,
     });
     if (run.status !== 0) throw new Error(describeRun(run));
     r = new NestedResults(run.shareDir);
