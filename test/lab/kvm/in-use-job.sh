@@ -188,6 +188,8 @@ wedged=no
 while [ $(( $(now_ms) - t0 )) -lt 240000 ]; do
   n=$((n + 1))
   CMD_DEADLINE=60; status "b-poll-$n"; CMD_DEADLINE=300
+  # The helper did not answer: who waits where (the first time).
+  if grep -q '^rc 124' "$OUT/cmd/b-poll-$n-status.meta" && [ ! -e "$OUT/processes-b-unanswered.txt" ]; then processes b-unanswered; fi
   if grep -q '"wedged"' "$OUT/cmd/b-poll-$n-status.out" 2>/dev/null; then wedged=yes; break; fi
   sleep 2
 done
