@@ -3,17 +3,17 @@
 // /dev/vfio appears.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { prepareLabKernel } from '../lib/kernel.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { workstation } from '../lib/topology.js';
 
 const unavailable = kvmLabUnavailable();
-announceSkip('kvm boot smoke', unavailable);
 
-describe.skipIf(unavailable)('KVM lab: L1 boot smoke', () => {
+describeOrSkip(unavailable, 'KVM lab: L1 boot smoke', () => {
   it('boots the lab kernel with IOMMU groups, loads vfio-pci and creates /dev/vfio', async () => {
     const run = await runInL1({
       name: 'kvm-boot-smoke',

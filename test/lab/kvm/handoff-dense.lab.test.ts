@@ -4,8 +4,9 @@
 // (VGA, HDA, xHCI, serial) moves as a whole. One L1 boot runs handoff-dense-job.sh.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { beforeAll, expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { JobResults, namesFor, type Snapshot } from '../lib/job-results.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
@@ -22,9 +23,8 @@ interface ClaimJson { functions: Moved[]; viability: ViabilityJson | null; vgaAr
 interface ReleaseJson { functions: Moved[]; ms: number }
 
 const unavailable = kvmLabUnavailable() ?? buildProject();
-announceSkip('kvm handoff (dense)', unavailable);
 
-describe.skipIf(unavailable)('KVM lab: group peers and a four-function GPU on a live kernel (dense)', () => {
+describeOrSkip(unavailable, 'KVM lab: group peers and a four-function GPU on a live kernel (dense)', () => {
   let r: JobResults;
   let initial: Snapshot;
   let hostDriver: (address: string) => string;

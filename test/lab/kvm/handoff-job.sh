@@ -25,60 +25,59 @@ fact "groupMembersA $(ls "/sys/kernel/iommu_groups/$GROUP_A/devices" | tr '\n' '
 fact "nodeStartMs $(_t=$(now_ms); /usr/bin/node -e 0; echo $(( $(now_ms) - _t )))"
 snap initial
 
-# --- vbios -----------------------------------------------------------------------------------------
+# The vbios, reset, cycles, viability and hot-reset phases run as ONE node process (cli-batch.js):
+# the CLI through its own entry point, recorded as `baton` records it, with sysfs writes and
+# snapshots as shell steps in between. Node start-up under TCG costs seconds per command.
 V="$OUT/vbios"; mkdir -p "$V"
-for role in BOOT_VGA GPU_A GPU_B; do
-  eval "addr=\$$role"
-  baton "vbios-capture-$role" vbios capture "$addr" --out "$V/$role.rom" --json
-  baton "vbios-check-$role" vbios check "$V/$role.rom" --for "$addr" --json
-done
-# Corrupted variants of GPU A's live capture.
-if [ -s "$V/GPU_A.rom" ]; then
-  head -c 20000 "$V/GPU_A.rom" > "$V/truncated.rom"
-  cp "$V/GPU_A.rom" "$V/checksum.rom"
-  b=$(od -An -tu1 -j 4096 -N1 "$V/GPU_A.rom" | tr -d ' ')
-  printf "\\$(printf %03o $(( (b + 1) % 256 )))" | dd of="$V/checksum.rom" bs=1 seek=4096 conv=notrunc 2>/dev/null
-  cp "$V/GPU_A.rom" "$V/signature.rom"
-  printf '\000\000' | dd of="$V/signature.rom" bs=1 seek=0 conv=notrunc 2>/dev/null
-  for variant in truncated checksum signature; do baton "vbios-corrupt-$variant" vbios check "$V/$variant.rom" --for "$GPU_A" --json; done
-  baton vbios-wrong-device vbios check "$V/GPU_A.rom" --for "$NIC" --json
-fi
+export OUT STATE ADDRS V
+LIB=". $LAB_REPO/test/lab/kvm/handoff-lib.sh;"
+B="$OUT/batch.steps"
+{
+  # --- vbios: the three display devices' ROMs, checked; corrupted variants of GPU A's ---------------
+  for role in BOOT_VGA GPU_A GPU_B; do
+    eval "addr=\$$role"
+    echo "baton vbios-capture-$role vbios capture $addr --out $V/$role.rom --json"
+    echo "baton vbios-check-$role vbios check $V/$role.rom --for $addr --json"
+  done
+  echo "sh sh $LAB_REPO/test/lab/kvm/rom-variants.sh $V/GPU_A.rom $V"
+  for variant in truncated checksum signature; do echo "baton vbios-corrupt-$variant vbios check $V/$variant.rom --for $GPU_A --json"; done
+  echo "baton vbios-wrong-device vbios check $V/GPU_A.rom --for $NIC --json"
 
-# --- reset on host drivers ---------------------------------------------------------------------------
-baton reset-host-auto gpu reset "$GPU_A" --json --state-dir "$STATE"
-baton reset-host-bus gpu reset "$GPU_A" --method bus --json --state-dir "$STATE"
-baton reset-bootvga gpu reset "$BOOT_VGA" --json --state-dir "$STATE"
-snap after-host-resets
+  # --- reset on host drivers -------------------------------------------------------------------------
+  echo "baton reset-host-auto gpu reset $GPU_A --json --state-dir $STATE"
+  echo "baton reset-host-bus gpu reset $GPU_A --method bus --json --state-dir $STATE"
+  echo "baton reset-bootvga gpu reset $BOOT_VGA --json --state-dir $STATE"
+  echo "sh $LIB snap after-host-resets"
 
-# --- claim / release cycles ------------------------------------------------------------------------
-i=1
-while [ "$i" -le "$CYCLES" ]; do
-  baton "claim-$i" gpu claim "$GPU_A" --json --state-dir "$STATE"
-  snap "claimed-$i"
-  baton "release-$i" gpu release "$GPU_A" --json --state-dir "$STATE"
-  note "release-$i" connectorWaitMs "$(wait_for 30 connector "$GPU_A")"
-  note "release-$i" soundWaitMs "$(wait_for 30 soundcard "$GPU_A_AUDIO")"
-  snap "released-$i"
-  i=$((i + 1))
-done
+  # --- claim / release cycles ------------------------------------------------------------------------
+  i=1
+  while [ "$i" -le "$CYCLES" ]; do
+    echo "baton claim-$i gpu claim $GPU_A --json --state-dir $STATE"
+    echo "sh $LIB snap claimed-$i"
+    echo "baton release-$i gpu release $GPU_A --json --state-dir $STATE"
+    echo "sh $LIB note release-$i connectorWaitMs \$(wait_for 30 connector $GPU_A); note release-$i soundWaitMs \$(wait_for 30 soundcard $GPU_A_AUDIO); snap released-$i"
+    i=$((i + 1))
+  done
 
-# --- viability in mixed states ---------------------------------------------------------------------------
-baton viab-claim gpu claim "$GPU_A" --json --state-dir "$STATE"
-baton viab-claimed gpu viability "$GPU_A" --json
-# Put the audio function back on its host driver by hand while function 0 stays on vfio-pci.
-echo > "/sys/bus/pci/devices/$GPU_A_AUDIO/driver_override"
-echo "$GPU_A_AUDIO" > /sys/bus/pci/drivers/vfio-pci/unbind
-echo "$GPU_A_AUDIO" > /sys/bus/pci/drivers/snd_hda_intel/bind
-snap viab-mixed
-baton viab-mixed gpu viability "$GPU_A" --json
-baton viab-reclaim gpu claim "$GPU_A" --json --state-dir "$STATE"
-baton viab-reclaimed gpu viability "$GPU_A" --json
+  # --- viability in mixed states ---------------------------------------------------------------------
+  echo "baton viab-claim gpu claim $GPU_A --json --state-dir $STATE"
+  echo "baton viab-claimed gpu viability $GPU_A --json"
+  # Put the audio function back on its host driver by hand while function 0 stays on vfio-pci.
+  echo "sh $LIB echo > /sys/bus/pci/devices/$GPU_A_AUDIO/driver_override; echo $GPU_A_AUDIO > /sys/bus/pci/drivers/vfio-pci/unbind; echo $GPU_A_AUDIO > /sys/bus/pci/drivers/snd_hda_intel/bind; snap viab-mixed"
+  echo "baton viab-mixed gpu viability $GPU_A --json"
+  echo "baton viab-reclaim gpu claim $GPU_A --json --state-dir $STATE"
+  echo "baton viab-reclaimed gpu viability $GPU_A --json"
 
-# --- hot reset of the claimed GPU ------------------------------------------------------------------------
-baton reset-hot gpu reset "$GPU_A" --method hot_reset --json --state-dir "$STATE"
-baton reset-claimed-auto gpu reset "$GPU_A" --json --state-dir "$STATE"
-baton viab-after-reset gpu viability "$GPU_A" --json
-snap after-hot-reset
+  # --- hot reset of the claimed GPU ------------------------------------------------------------------
+  echo "baton reset-hot gpu reset $GPU_A --method hot_reset --json --state-dir $STATE"
+  echo "baton reset-claimed-auto gpu reset $GPU_A --json --state-dir $STATE"
+  echo "baton viab-after-reset gpu viability $GPU_A --json"
+  echo "sh $LIB snap after-hot-reset"
+} > "$B"
+t0=$(now_ms)
+timeout -k 5 1500 /usr/bin/node "$LAB_REPO/dist/test/lab/kvm/cli-batch.js" "$B"
+fact "batchExit $?"
+fact "batchMs $(( $(now_ms) - t0 ))"
 
 # --- a nested VM holds the GPU -------------------------------------------------------------------------
 QMP=/tmp/vm-a.qmp

@@ -75,6 +75,8 @@ if ($mode eq "snap") {
   for my $p (glob "/proc/[0-9]*") {
     my $stat = slurp("$p/stat") // next;
     my ($pid, $comm, $st) = $stat =~ /^(\d+) \((.*)\) (\S)/ or next;
+    # cli-batch.js runs the CLI in-process and takes snapshots through us: not a leftover.
+    next if defined $ENV{LAB_DRIVER_PID} && $ENV{LAB_DRIVER_PID} eq $pid;
     push @out, "process $pid $comm $st" if $comm eq "node" || $comm =~ /^qemu-system-/;
   }
   my $mem = slurp("$state/drivers.json");

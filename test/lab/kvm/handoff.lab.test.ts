@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { JobResults, namesFor, spread, type Snapshot } from '../lib/job-results.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
@@ -39,12 +40,11 @@ interface CaptureJson extends RomReportJson { vendor: string; device: string; cl
 interface CheckJson extends RomReportJson { device: { address: string; vendor: string; device: string } | null }
 
 const unavailable = kvmLabUnavailable() ?? buildProject();
-announceSkip('kvm handoff', unavailable);
 
 const hex = (n: number) => n.toString(16).padStart(4, '0');
 const cycles = Array.from({ length: CYCLES }, (_, i) => i + 1);
 
-describe.skipIf(unavailable)('KVM lab: GPU handoff on a live kernel (workstation)', () => {
+describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)', () => {
   let r: JobResults;
   let initial: Snapshot;
   let group: string;
@@ -127,6 +127,14 @@ describe.skipIf(unavailable)('KVM lab: GPU handoff on a live kernel (workstation
       expect(s.devVfio).not.toContain(group);
       expect(s.memory?.functions).toEqual({});
       expect(s.processes).toEqual([]);
+    });
+
+    it('every claim and release ran in one process (cli-batch) that holds no more file descriptors after the last cycle than after the first', () => {
+      const fds = (name: string) => Number(r.cmd(name).extra.fds);
+      expect(r.facts().batchExit).toBe('0');
+      expect(fds('release-1')).toBeGreaterThan(0);
+      expect(fds(`release-${CYCLES}`)).toBe(fds('release-1'));
+      expect(fds(`claim-${CYCLES}`)).toBe(fds('claim-1'));
     });
 
     it('leaves the other devices alone through all cycles', () => {

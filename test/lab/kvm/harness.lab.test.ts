@@ -2,17 +2,17 @@
 // that never ends is killed at its deadline.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
 import { LAB_OUT } from '../lib/paths.js';
 import { runQemu } from '../lib/qemu.js';
 import { workstation } from '../lib/topology.js';
 
 const unavailable = kvmLabUnavailable();
-announceSkip('kvm harness', unavailable);
 
-describe.skipIf(unavailable)('KVM lab harness', () => {
+describeOrSkip(unavailable, 'KVM lab harness', () => {
   it('reports a failing job\'s exit status', async () => {
     const run = await runInL1({ name: 'kvm-harness-false', topology: workstation, argv: ['/usr/bin/false'], deadlineMs: 240_000 });
     expect(run.qemu.timedOut, describeRun(run)).toBe(false);

@@ -2,8 +2,9 @@
 // bochs-drm, snd-hda-intel and e1000e loaded, the CLI run inside against the real /sys.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { beforeAll, expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
 import { REPO_ROOT } from '../lib/paths.js';
@@ -25,11 +26,10 @@ interface GpuJson {
 }
 
 const unavailable = kvmLabUnavailable() ?? buildProject();
-announceSkip('kvm inventory', unavailable);
 
 const roles = workstation.roles as Record<'bootVga' | 'gpuA' | 'gpuAAudio' | 'gpuB' | 'gpuBAudio' | 'nic', string>;
 
-describe.skipIf(unavailable)('KVM lab: baton inventory on a live kernel (workstation)', () => {
+describeOrSkip(unavailable, 'KVM lab: baton inventory on a live kernel (workstation)', () => {
   let gpus: GpuJson[] = [];
   const gpu = (address: string): GpuJson => {
     const found = gpus.find((g) => g.address === address);

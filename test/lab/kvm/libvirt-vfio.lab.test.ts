@@ -3,11 +3,12 @@
 // CLI and attached by the project's LibvirtBackend; the live domain XML and QEMU's object tree show
 // both functions; detach without a guest ends in GuestDidNotReleaseError; destroy + release give
 // GPU A back. One L1 boot runs libvirt-vfio-job.sh; the assertions read what it recorded.
-// If libvirtd cannot run in L1, the suite skips and prints the daemon's own error output.
+// If libvirtd cannot run in L1, the suite fails with the daemon's own error output.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { beforeAll, expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { JobResults, namesFor, type Snapshot } from '../lib/job-results.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
@@ -26,8 +27,15 @@ interface BackendRun {
 }
 interface Moved { address: string; from: string | null; to: string | null }
 
-const unavailable = kvmLabUnavailable() ?? buildProject();
-announceSkip('kvm libvirt-vfio', unavailable);
+const unavailable = kvmLabUnavailable() ?? libvirtMissing() ?? buildProject();
+
+/** libvirt reaches L1 through the host root: it must be installed on the host. */
+function libvirtMissing(): string | undefined {
+  for (const bin of ['/usr/sbin/libvirtd', '/usr/sbin/virtlogd', '/usr/bin/virsh']) {
+    if (!existsSync(bin)) return `${bin} is missing on the host (test/lab/setup.sh installs libvirt)`;
+  }
+  return undefined;
+}
 
 /** The PCI host addresses of the <hostdev type='pci'> elements of a domain XML, with their aliases. */
 function pciHostdevs(xml: string): { host: string; alias: string | null; managed: string | null; guest: { bus: number; slot: number; fn: number } | null }[] {
@@ -66,10 +74,11 @@ function daemonDown(r: JobResults): string | undefined {
     + `--- libvirtd stderr ---\n${read('libvirtd.stderr') || '(empty)'}\n--- virtlogd stderr ---\n${read('virtlogd.stderr') || '(empty)'}\n`
     + `--- libvirtd.log errors/warnings ---\n${log || '(none)'}`;
 }
+// libvirt is installed (checked above): a daemon that does not come up in L1 is a failure, not a skip.
 const down = results ? daemonDown(results) : undefined;
-announceSkip('kvm libvirt-vfio (libvirtd in L1)', down);
+if (down) throw new Error(down);
 
-describe.skipIf(unavailable !== undefined || down !== undefined)('KVM lab: GPU A attached to a libvirt domain through vfio-pci (LibvirtBackend)', () => {
+describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through vfio-pci (LibvirtBackend)', () => {
   let r: JobResults;
   let initial: Snapshot;
   let hostDriver: (address: string) => string;

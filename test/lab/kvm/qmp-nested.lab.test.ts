@@ -4,8 +4,9 @@
 // and out of it for real: query-pci shows 1234:1111 and 8086:293e behind the root port, the guest
 // kernel enumerates them, and the guest answers device_del (DEVICE_DELETED). Durations are printed.
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { beforeAll, expect, it } from 'vitest';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
 import { l1BootUnderLoad } from '../lib/l2-boot.js';
@@ -35,12 +36,11 @@ interface CyclesJson { state: { state: string; raw: string }; before: { passthro
 
 const CYCLES = 2;
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
-announceSkip('kvm QMP backend with a nested VM', unavailable);
 
 const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
 const behindRootPort = (tree: PciFn[]) => tree.filter((f) => f.parentBridge === 'rp1');
 
-describe.skipIf(unavailable)('KVM lab: QMP backend moves both GPU functions into and out of a nested VM', () => {
+describeOrSkip(unavailable, 'KVM lab: QMP backend moves both GPU functions into and out of a nested VM', () => {
   let r: NestedResults;
   let out: CyclesJson;
 

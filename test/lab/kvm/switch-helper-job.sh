@@ -18,7 +18,8 @@ L=/tmp/baton-lab
 CFG="$L/etc/baton.yaml"
 SOCK="$L/helper.sock"
 STATE="$L/state"
-JOURNAL="$STATE/journal.json"
+JOURNAL="$STATE/journal.json"   # the config's setting; its folder holds the per-GPU journals
+GPU_JOURNAL="$STATE/journal/gpu-a.json"
 VMA_QMP="$L/vm-a.qmp" VMA_CHECK="$L/vm-a.check.qmp"
 VMB_QMP="$L/vm-b.qmp" VMB_CHECK="$L/vm-b.check.qmp"
 SERIAL="$OUT/vm-a-serial.log"
@@ -134,7 +135,7 @@ KILLER="$LAB_REPO/dist/test/lab/kvm/switch-killer.js"
 # watch_journal NAME STEP SIGNAL: starts switch-killer.ts on the helper and waits until it watches.
 watch_journal() {
   rm -f "$L/killer.ready"
-  node "$KILLER" "$JOURNAL" "$2" "$HELPER" "$L/killer.ready" 300 "$3" > "$OUT/$1-killer.json" 2> "$OUT/$1-killer.err" &
+  node "$KILLER" "$GPU_JOURNAL" "$2" "$HELPER" "$L/killer.ready" 300 "$3" > "$OUT/$1-killer.json" 2> "$OUT/$1-killer.err" &
   KILLER_PID=$!
   wait_until 120 test -e "$L/killer.ready" > /dev/null || log "$1: the killer did not start"
 }
@@ -157,11 +158,11 @@ after_kill() {
   wait "$HELPER" 2>/dev/null
   HELPER=""
   wait "$CLIENT"; fact "$1-clientRc $?"
-  [ -f "$JOURNAL" ] && cp "$JOURNAL" "$OUT/$1-journal-after-kill.json"
+  [ -f "$GPU_JOURNAL" ] && cp "$GPU_JOURNAL" "$OUT/$1-journal-after-kill.json"
   look "$1-killed"
   start_helper
   look "$1-recovered"
-  fact "$1-journalLeft $([ -f "$JOURNAL" ] && echo yes || echo no)"
+  fact "$1-journalLeft $([ -f "$GPU_JOURNAL" ] && echo yes || echo no)"
 }
 
 # kill_during NAME STEP TARGET: the helper SIGKILLed the moment the journal says STEP is running.

@@ -10,7 +10,8 @@
 // with. Job: test/lab/kvm/switch-helper-job.sh.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, kvmLabUnavailable } from '../lib/availability.js';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
 import { describeRun, runInL1 } from '../lib/l1.js';
 import { l1BootUnderLoad } from '../lib/l2-boot.js';
@@ -37,7 +38,6 @@ interface HistoryJson { entries: HistoryEntry[]; total: number }
 interface JournalJson { switchId: string; from: string; to: string; current: string | null; phase: string; steps: HistoryStep[] }
 
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
-announceSkip('kvm switch through the helper', unavailable);
 
 const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
 const L = '/tmp/baton-lab';
@@ -62,7 +62,7 @@ const KILLS = [
 /** Moves between the kills, to put the GPU where the next kill starts from. */
 const POSITIONING = ['move-5-host', 'move-6-host'] as const;
 
-describe.skipIf(unavailable)('KVM lab: switches through the real helper between nested VMs and the host', () => {
+describeOrSkip(unavailable, 'KVM lab: switches through the real helper between nested VMs and the host', () => {
   let r: NestedResults;
   const look = (name: string) => r.json<LookJson>(`${name}-look`);
   /** [function, vendor, device] of what a VM shows behind its root port in query-pci. */

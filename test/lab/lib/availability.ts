@@ -1,5 +1,5 @@
 // Whether the labs can run on this machine, and why not: lab suites skip with this reason
-// instead of failing where QEMU or the kernel is missing.
+// (describeOrSkip, test/support/skip.ts) where QEMU or the kernel is missing; CI=true fails such a run.
 import { existsSync } from 'node:fs';
 import { buildInitrd } from './initrd.js';
 import { prepareLabKernel } from './kernel.js';
@@ -25,9 +25,4 @@ function check(): string | undefined {
     return `the lab kernel cannot be fetched or prepared: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
   }
   return undefined;
-}
-
-/** Prints the reason a lab suite is skipped, so a skip is never silent. */
-export function announceSkip(suite: string, reason: string | undefined): void {
-  if (reason) process.stderr.write(`[lab skipped] ${suite}: ${reason}\n`);
 }

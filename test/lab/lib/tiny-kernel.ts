@@ -130,6 +130,51 @@ export async function buildTinyKernel(opts: { log?: (line: string) => void; dead
   const cached = cachedTinyKernel();
   if (cached) return cached;
   const log = opts.log ?? ((line: string) => process.stderr.write(`[tiny-kernel] ${line}\n`));
+  // One build at a time: `npm test` starts one in the background (scripts/test.mjs) while the
+  // suites that do not need it run; a suite that needs it waits for that build instead of racing it.
+  await takeBuildLock(log, Date.now() + (opts.deadlineMs ?? 1_500_000));
+  try {
+    return cachedTinyKernel() ?? await buildLocked(log, opts);
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
+
+const BUILD_LOCK = join(TINY_DIR, 'build.lock');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** mkdir is atomic: the folder is the lock, its `pid` file names the holder (a dead holder's lock is taken over). */
+async function takeBuildLock(log: (line: string) => void, deadline: number): Promise<void> {
+  mkdirSync(TINY_DIR, { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      writeFileSync(join(BUILD_LOCK, 'pid'), String(process.pid));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(existsSync(join(BUILD_LOCK, 'pid')) ? readFileSync(join(BUILD_LOCK, 'pid'), 'utf8') : NaN);
+    if (Number.isInteger(holder) && !alive(holder)) {
+      rmSync(BUILD_LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (!said) { log(`waiting for the build running in process ${Number.isInteger(holder) ? holder : '(starting)'}`); said = true; }
+    if (Date.now() > deadline) throw new Error(`the tiny kernel build in process ${holder} did not finish in time (${BUILD_LOCK})`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+async function buildLocked(log: (line: string) => void, opts: { deadlineMs?: number }): Promise<TinyKernel> {
   const deadline = Date.now() + (opts.deadlineMs ?? 1_500_000);
   const left = () => Math.max(1_000, deadline - Date.now());
   mkdirSync(TINY_DIR, { recursive: true });
@@ -146,12 +191,19 @@ export async function buildTinyKernel(opts: { log?: (line: string) => void; dead
   const tarball = readdirSync(join(root, 'usr/src')).find((f) => /^linux-source-.*\.tar\.(xz|bz2|gz)$/.test(f));
   if (!tarball) throw new Error(`${SOURCE_PACKAGE} unpacked without a source tarball in ${join(root, 'usr/src')}`);
   const src = join(TINY_DIR, 'src');
-  rmSync(src, { recursive: true, force: true });
-  mkdirSync(src, { recursive: true });
-  await step(log, buildLog, 'tar', ['-xf', join(root, 'usr/src', tarball), '-C', src, '--strip-components=1'], TINY_DIR, left());
-  await step(log, buildLog, 'make', ['tinyconfig'], src, left());
-  await step(log, buildLog, 'scripts/config', TINY_KERNEL_OPTIONS.flatMap((o) => ['-e', o]), src, left());
-  await step(log, buildLog, 'make', ['olddefconfig'], src, left());
+  // A configured tree of this recipe (a build cut short: deadline, kill) resumes where make stopped.
+  const configured = join(src, '.baton-recipe');
+  if (existsSync(configured) && readFileSync(configured, 'utf8') === kernelStamp()) {
+    log(`resuming the build in ${src}`);
+  } else {
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(src, { recursive: true });
+    await step(log, buildLog, 'tar', ['-xf', join(root, 'usr/src', tarball), '-C', src, '--strip-components=1'], TINY_DIR, left());
+    await step(log, buildLog, 'make', ['tinyconfig'], src, left());
+    await step(log, buildLog, 'scripts/config', TINY_KERNEL_OPTIONS.flatMap((o) => ['-e', o]), src, left());
+    await step(log, buildLog, 'make', ['olddefconfig'], src, left());
+    writeFileSync(configured, kernelStamp());
+  }
   const config = readFileSync(join(src, '.config'), 'utf8');
   const lost = TINY_KERNEL_OPTIONS.filter((o) => !new RegExp(`^CONFIG_${o}=y$`, 'm').test(config));
   if (lost.length) throw new Error(`olddefconfig dropped ${lost.join(', ')} (see ${buildLog})`);

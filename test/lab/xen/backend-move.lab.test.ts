@@ -27,11 +27,11 @@ let result: DriverResult | undefined;
 let skipReason: string | undefined;
 
 function labOrSkip(ctx: TestContext): { lab: XenLabRun; driver: DriverResult } {
-  if (!run || !result) {
-    console.warn(`Xen backend lab skipped: ${skipReason ?? 'the lab did not run'}`);
-    ctx.skip();
-  }
-  return { lab: run as XenLabRun, driver: result as DriverResult };
+  if (skipReason) ctx.skip(`Xen backend lab: ${skipReason}`);
+  // Not skips: the machine could run the lab, so a missing run or result file is a broken lab.
+  if (!run) throw new Error('the Xen backend lab did not run (see the beforeAll output above)');
+  if (!result) throw new Error(`the backend driver wrote no result file (backend-result.json); see ${run.shareDir}/backend-driver.log and ${run.outDir}/serial.log`);
+  return { lab: run, driver: result };
 }
 
 function stage(driver: DriverResult, name: string): Stage {
@@ -93,11 +93,7 @@ describe('Xen backend in the Xen lab', () => {
       scenario: join(import.meta.dirname, 'backend-dom0.sh'), outName: OUT_NAME, env: { REPO: REPO_ROOT, BATON_E2E_CONFIG: config },
     });
     const text = run.file('backend-result.json');
-    if (!text) {
-      skipReason = undefined;
-      console.log(`the driver wrote no result; see ${run.shareDir}/backend-driver.log and ${run.outDir}/serial.log`);
-      return;
-    }
+    if (!text) return; // every test then fails, saying so
     result = JSON.parse(text) as DriverResult;
     // node itself has died in dom0 (SIGABRT heap corruption / SIGSEGV, with and without the JIT): say so.
     const driverRc = run.steps.get('backend-driver')?.rc;

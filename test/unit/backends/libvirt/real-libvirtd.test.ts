@@ -1,5 +1,6 @@
 // The libvirt backend against a real libvirtd (QEMU driver, guestless TCG domains).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { describeOrSkip } from '../../../support/skip.js';
 import type { PciAddress } from '../../../../app/domain/pci-address.js';
 import {
   GuestDidNotReleaseError, VmAlreadyRunningError, VmCommandFailedError, VmConnectionLostError, VmDeviceBusyError,
@@ -13,7 +14,6 @@ import { parseDomainXml } from '../../../../app/backends/libvirt/domain-xml.js';
 import { defineDomain, liveXml, removeDomains, startDaemon, stopDaemon, SYSTEM_URI, virshRaw, writeTemp } from './libvirtd-harness.js';
 
 const daemon = await startDaemon();
-if (daemon.unavailable) console.warn(`SKIPPED real-libvirtd tests: ${daemon.unavailable}`);
 
 const backends: LibvirtBackend[] = [];
 function backendFor(...vms: LibvirtVmConfig[]): LibvirtBackend {
@@ -41,7 +41,7 @@ async function expectRejection<T extends Error>(promise: Promise<unknown>, type:
   return error as T;
 }
 
-describe.skipIf(daemon.unavailable !== null)('libvirt backend against a real libvirtd', () => {
+describeOrSkip(daemon.unavailable, 'libvirt backend against a real libvirtd', () => {
   it('follows a domain through define, start, suspend, resume and destroy', async () => {
     const domain = await defineDomain();
     const vm = vmOf(domain);

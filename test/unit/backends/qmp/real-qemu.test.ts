@@ -1,7 +1,8 @@
 // The QMP client and backend against real, guestless QEMU processes (TCG).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { describeOrSkip } from '../../../support/skip.js';
 import type { PciAddress } from '../../../../app/domain/pci-address.js';
 import {
   GuestDidNotReleaseError, VmAlreadyRunningError, VmCommandFailedError, VmConnectionLostError, VmDeviceBusyError,
@@ -16,7 +17,6 @@ import { plugSlot, readPciTree, unplugDevices } from '../../../../app/backends/q
 import { guestlessArgv, isAlive, killAllQemu, qemuUnavailableReason, socketAccepts, startQemu, tempDir, type TestQemu } from './qemu-harness.js';
 
 const unavailable = qemuUnavailableReason();
-if (unavailable) console.warn(`SKIPPED real-QEMU QMP tests: ${unavailable}`);
 
 const clients: QmpClient[] = [];
 const backends: QmpBackend[] = [];
@@ -59,7 +59,7 @@ async function cleanup(): Promise<void> {
 afterEach(cleanup);
 afterAll(cleanup);
 
-describe.skipIf(unavailable !== null)('QMP against real QEMU', () => {
+describeOrSkip(unavailable, 'QMP against real QEMU', () => {
   it('reads the greeting and negotiates capabilities', async () => {
     const client = await connect(await startQemu({ paused: true }));
     expect(client.greeting?.version.qemu.major).toBeGreaterThanOrEqual(6);
