@@ -28,6 +28,7 @@ step('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
 if (!labOnly) {
   step('lint', 'npx', ['eslint', '.']);
   step('unit tests', 'npx', ['vitest', 'run', '--project', 'unit']);
+  step('fuzz (bounded; npm run fuzz -- --full for the full counts)', 'npx', ['vitest', 'run', '--project', 'fuzz']);
 }
 const blocker = labBlocker();
 if (blocker) {
