@@ -1,0 +1,96 @@
+// Helper footprint (issue 13 item 2): cold start to listening, resident memory idle and after
+// 10,000 switches on the simulated workstation, idle CPU over 60 s with a subscribed client, file
+// descriptors and child processes after the switches. Printed, never asserted.
+//   node dist/bench/helper-footprint-bench.js [--switches N] [--idle-seconds S] [--full]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectHelper } from '../app/protocol/helper-client.js';
+import { startHelperProcess, type HelperProcess } from './lib/helper-process.js';
+import { childPids, cpuSeconds, mib, openFds, percentile, rssBytes, threads } from './lib/proc.js';
+
+const { values } = parseArgs({ options: { switches: { type: 'string' }, 'idle-seconds': { type: 'string' }, full: { type: 'boolean' }, starts: { type: 'string' } }, strict: false });
+const SWITCHES = Number(values.switches ?? 10_000);
+const IDLE_S = Number(values['idle-seconds'] ?? 60);
+const STARTS = Number(values.starts ?? 5);
+const ROOT = new URL('../..', import.meta.url).pathname; // dist/bench → repository root
+const BATON = join(ROOT, 'bin/baton');
+const SIM_HELPER = join(ROOT, 'dist/bench/lib/sim-helper-main.js');
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = (line: string) => console.log(line);
+
+async function cliHelper(dir: string): Promise<HelperProcess> {
+  // The product path: `baton helper --simulate` (its own config, here with the socket moved).
+  return startHelperProcess([BATON, 'helper', '--simulate', '--socket', join(dir, 'cli.sock')], join(dir, 'cli.sock'));
+}
+
+// 1. Cold start to listening, alternating the CLI helper and the bench's speed-0 helper.
+const starts: Record<string, number[]> = { 'baton helper --simulate': [], 'bench sim helper (speed 0)': [] };
+for (let i = 0; i < STARTS; i++) {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-footprint-'));
+  const a = await cliHelper(dir);
+  starts['baton helper --simulate']!.push(a.startMs);
+  await a.stop();
+  const b = await startHelperProcess([SIM_HELPER, '--state', dir], join(dir, 'helper.sock'));
+  starts['bench sim helper (speed 0)']!.push(b.startMs);
+  await b.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+for (const [what, ms] of Object.entries(starts)) {
+  const s = [...ms].sort((x, y) => x - y);
+  out(`cold start to listening, ${what}: median ${percentile(s, 50).toFixed(0)} ms, min ${s[0]!.toFixed(0)}, max ${s.at(-1)!.toFixed(0)} (n=${s.length})`);
+}
+
+// 2. Idle: `baton helper --simulate` with one subscribed client, IDLE_S seconds.
+{
+  const dir = mkdtempSync(join(tmpdir(), 'baton-footprint-'));
+  const h = await cliHelper(dir);
+  const client = await connectHelper(h.socketPath);
+  await client.call('subscribe');
+  let events = 0;
+  client.onEvent(() => events++);
+  await settle(2000);
+  const rss0 = rssBytes(h.pid);
+  const cpu0 = cpuSeconds(h.pid);
+  const strace = spawnSync('strace', ['-f', '-c', '-p', String(h.pid), '-o', join(dir, 'strace.txt')], { timeout: IDLE_S * 1000, killSignal: 'SIGINT', encoding: 'utf8' });
+  const cpu1 = cpuSeconds(h.pid);
+  await settle(200);
+  const summary = spawnSync('cat', [join(dir, 'strace.txt')], { encoding: 'utf8' }).stdout;
+  out(`idle, baton helper --simulate, 1 subscribed client: RSS ${mib(rss0)}, ${threads(h.pid)} threads; CPU ${((cpu1 - cpu0) * 1000).toFixed(0)} ms over ${IDLE_S} s (utime+stime from /proc/PID/stat, under strace); ${events} events received`);
+  const calls = summary.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l));
+  out(`idle syscalls over ${IDLE_S} s (strace -c -f -p, every thread): ${calls.length ? calls.map((l) => { const f = l.trim().split(/\s+/); return `${f.at(-1)} ${f[3]}`; }).join(', ') : (strace.error ? `strace failed: ${strace.error.message}` : 'none')}`);
+  client.close();
+  await h.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// 3. SWITCHES switches on the speed-0 helper: RSS, fds, children before and after.
+{
+  const dir = mkdtempSync(join(tmpdir(), 'baton-footprint-'));
+  const h = await startHelperProcess([SIM_HELPER, '--state', dir], join(dir, 'helper.sock'));
+  const client = await connectHelper(h.socketPath);
+  await client.call('subscribe');
+  await settle(1000);
+  const before = { rss: rssBytes(h.pid), fds: openFds(h.pid), children: childPids(h.pid), threads: threads(h.pid) };
+  const targets = { 'gpu-a': ['win11', 'linux-dev', 'host', 'park'], 'gpu-b': ['vm-xen', 'host', 'park', 'host'] } as const;
+  const outcomes: Record<string, number> = {};
+  const t0 = performance.now();
+  for (let i = 0; i < SWITCHES; i++) {
+    const gpu = i % 2 ? 'gpu-b' : 'gpu-a';
+    const list = targets[gpu];
+    const r = await client.call('switch', { gpu, target: list[Math.floor(i / 2) % list.length]!, requestedBy: 'cli' });
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await settle(2000);
+  const after = { rss: rssBytes(h.pid), fds: openFds(h.pid), children: childPids(h.pid), threads: threads(h.pid) };
+  out(`${SWITCHES} switches (one client, sequential, speed 0): ${seconds.toFixed(1)} s, ${(SWITCHES / seconds).toFixed(0)} switches/s; outcomes ${JSON.stringify(outcomes)}`);
+  out(`RSS idle ${mib(before.rss)} → after ${SWITCHES} switches ${mib(after.rss)}`);
+  out(`fds ${before.fds.count} ${JSON.stringify(before.fds.kinds)} → ${after.fds.count} ${JSON.stringify(after.fds.kinds)}`);
+  out(`child processes ${before.children.length} → ${after.children.length}; threads ${before.threads} → ${after.threads}`);
+  client.close();
+  await h.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
