@@ -88,13 +88,14 @@ async function historyIds(wire: Wire): Promise<Set<string>> {
   return new Set(entries.map((e) => String(e.id)));
 }
 
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
 const requestCase = fc.record({
   lines: fc.array(lines, { minLength: 1, maxLength: 6 }),
   cuts: fc.array(fc.nat(), { maxLength: 8 }),
   trailingPartial: fc.option(fc.uint8Array({ minLength: 1, maxLength: 60 }).map((b) => b.map((x) => (x === 0x0a ? 0x20 : x))), { freq: 8, nil: undefined }),
 });
 
-async function runCase(c: fc.UnwrapArbitrary<typeof requestCase>): Promise<void> {
+async function runCase(c: ValueOf<typeof requestCase>): Promise<void> {
   const bytes = concat([...c.lines.flatMap((l) => [l, NL]), encoder.encode('{"jsonrpc":"2.0","id":"fuzz-sentinel","method":"hello"}\n')]);
   const model = modelBytes(bytes, helper.config, uid);
   const ledger = new Ledger([...model.expectations]);

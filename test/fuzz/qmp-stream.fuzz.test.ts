@@ -44,7 +44,7 @@ const script = fc.record({
   chunk: fc.integer({ min: 1, max: 64 }),
   concurrent: fc.boolean(),
 });
-type Script = fc.UnwrapArbitrary<typeof script>;
+type Script = typeof script extends fc.Arbitrary<infer T> ? T : never;
 
 function writeSplit(socket: Socket, text: string, chunk: number): void {
   const bytes = Buffer.from(text, 'utf8');
