@@ -43,7 +43,38 @@ for (const [what, ms] of Object.entries(starts)) {
   out(`cold start to listening, ${what}: median ${percentile(s, 50).toFixed(0)} ms, min ${s[0]!.toFixed(0)}, max ${s.at(-1)!.toFixed(0)} (n=${s.length})`);
 }
 
-// 2. Idle: `baton helper --simulate` with one subscribed client, IDLE_S seconds.
+// 2. Idle: `baton helper --simulate` with one subscribed client, IDLE_S seconds, beside a bare Node
+// process listening on a Unix socket with one client connected (what Node itself wakes up for).
+interface IdleProfile {
+  rss: number;
+  threads: number;
+  cpuMs: number;
+  syscalls: string;
+  mainWaits: number;
+  timeouts: string[];
+}
+
+function idleProfile(pid: number, dir: string, tag: string): IdleProfile {
+  const rss = rssBytes(pid);
+  const cpu0 = cpuSeconds(pid);
+  const file = join(dir, `strace-${tag}.txt`);
+  spawnSync('strace', ['-f', '-c', '-p', String(pid), '-o', file], { timeout: IDLE_S * 1000, killSignal: 'SIGINT' });
+  const cpuMs = (cpuSeconds(pid) - cpu0) * 1000;
+  spawnSync('sleep', ['0.5']);
+  const summary = spawnSync('cat', [file], { encoding: 'utf8' }).stdout ?? '';
+  const rows = summary.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l) && !/total\s*$/.test(l));
+  const syscalls = rows.map((l) => { const f = l.trim().split(/\s+/); return `${f.at(-1)} ${f[3]}`; }).join(', ') || 'none';
+  // Which timeout the main event loop sleeps with: -1 means no timer is armed at all.
+  const waits = spawnSync('strace', ['-f', '-e', 'trace=epoll_wait,epoll_pwait', '-p', String(pid)], { timeout: 10_000, killSignal: 'SIGINT', encoding: 'utf8' });
+  const main = (waits.stderr ?? '').split('\n').filter((l) => /epoll_p?wait\(/.test(l) && !/^\[pid\s+\d+\]/.test(l.replace(String(pid), '')));
+  const timeouts = [...new Set(main.map((l) => /epoll_p?wait\(\d+, [^,]*, \d+, (-?\d+)/.exec(l)?.[1]).filter((t): t is string => t !== undefined))];
+  return { rss, threads: threads(pid), cpuMs, syscalls, mainWaits: main.length, timeouts };
+}
+
+const describeIdle = (what: string, p: IdleProfile) =>
+  `idle, ${what}: RSS ${mib(p.rss)}, ${p.threads} threads; CPU ${p.cpuMs.toFixed(0)} ms over ${IDLE_S} s (utime+stime, /proc/PID/stat); ` +
+  `syscalls over those ${IDLE_S} s (strace -c -f, all threads): ${p.syscalls}; main loop over 10 s more: ${p.mainWaits} epoll waits, timeouts ${JSON.stringify(p.timeouts)} ms (-1: no timer armed)`;
+
 {
   const dir = mkdtempSync(join(tmpdir(), 'baton-footprint-'));
   const h = await cliHelper(dir);
@@ -51,18 +82,31 @@ for (const [what, ms] of Object.entries(starts)) {
   await client.call('subscribe');
   let events = 0;
   client.onEvent(() => events++);
-  await settle(2000);
-  const rss0 = rssBytes(h.pid);
-  const cpu0 = cpuSeconds(h.pid);
-  const strace = spawnSync('strace', ['-f', '-c', '-p', String(h.pid), '-o', join(dir, 'strace.txt')], { timeout: IDLE_S * 1000, killSignal: 'SIGINT', encoding: 'utf8' });
-  const cpu1 = cpuSeconds(h.pid);
-  await settle(200);
-  const summary = spawnSync('cat', [join(dir, 'strace.txt')], { encoding: 'utf8' }).stdout;
-  out(`idle, baton helper --simulate, 1 subscribed client: RSS ${mib(rss0)}, ${threads(h.pid)} threads; CPU ${((cpu1 - cpu0) * 1000).toFixed(0)} ms over ${IDLE_S} s (utime+stime from /proc/PID/stat, under strace); ${events} events received`);
-  const calls = summary.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l));
-  out(`idle syscalls over ${IDLE_S} s (strace -c -f -p, every thread): ${calls.length ? calls.map((l) => { const f = l.trim().split(/\s+/); return `${f.at(-1)} ${f[3]}`; }).join(', ') : (strace.error ? `strace failed: ${strace.error.message}` : 'none')}`);
+  await settle(10_000); // past start-up's garbage collections
+  out(`${describeIdle('baton helper --simulate, 1 subscribed client', idleProfile(h.pid, dir, 'baton'))}; ${events} events received`);
   client.close();
   await h.stop();
+
+  const bare = join(dir, 'bare.sock');
+  const b = await startHelperProcess(['-e', `require('node:net').createServer((s) => s.on('data', () => {})).listen(${JSON.stringify(bare)})`], bare);
+  const { connect } = await import('node:net');
+  const peer = connect(bare);
+  await settle(10_000);
+  out(describeIdle('bare node, a Unix socket server with 1 client', idleProfile(b.pid, dir, 'bare')));
+  peer.destroy();
+  await b.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// 2b. Which timers the helper keeps armed when idle: the CLI helper run in a process that, 12 s
+// after start, prints process.getActiveResourcesInfo() (its own 12 s timer is the one "Timeout").
+{
+  const dir = mkdtempSync(join(tmpdir(), 'baton-footprint-'));
+  const script = `const { runCli } = await import(${JSON.stringify(join(ROOT, 'dist/app/cli/main.js'))});
+void runCli(['helper', '--simulate', '--socket', ${JSON.stringify(join(dir, 'timers.sock'))}]);
+setTimeout(() => { console.log(JSON.stringify(process.getActiveResourcesInfo())); process.exit(0); }, 12000);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  out(`active resources of an idle baton helper --simulate after 12 s (process.getActiveResourcesInfo; one Timeout is the probe's own): ${r.stdout.trim() || r.stderr.trim()}`);
   rmSync(dir, { recursive: true, force: true });
 }
 
