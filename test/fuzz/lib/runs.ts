@@ -1,7 +1,8 @@
 // How many cases each fuzz property runs, and with which seed: a bounded number in `npm test`,
 // the full count with `npm run fuzz -- --full` (BATON_FUZZ_FULL=1). Every property prints its seed
-// and, when BATON_FUZZ_LOG names a file, records it there (one JSON line per property), so a
-// failure can be replayed with BATON_FUZZ_SEED=<seed> BATON_FUZZ_PATH=<path>.
+// and the cases it ran and, when BATON_FUZZ_LOG names a file, records both there (one JSON line per
+// property), so a failure can be replayed with BATON_FUZZ_SEED=<seed> BATON_FUZZ_PATH=<path>.
+// BATON_FUZZ_UNTIL=<ISO time> stops each property (as a pass, with the count it reached) at that time.
 import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 
@@ -10,28 +11,31 @@ export const FULL = process.env.BATON_FUZZ_FULL === '1';
 /** One seed for the whole run unless one is given (replaying a failure). */
 const SEED = process.env.BATON_FUZZ_SEED !== undefined ? Number(process.env.BATON_FUZZ_SEED) : (Date.now() ^ (process.pid << 8)) | 0;
 const PATH = process.env.BATON_FUZZ_PATH;
+const UNTIL = process.env.BATON_FUZZ_UNTIL ? Date.parse(process.env.BATON_FUZZ_UNTIL) : undefined;
 
-export interface FuzzRun {
-  numRuns: number;
-  seed: number;
-  path?: string;
-  endOnFailure: true;
-}
+type Counts = { quick: number; full: number };
 
-/** The fast-check parameters for one property: `quick` cases by default, `full` with --full. */
-export function fuzzRun(name: string, counts: { quick: number; full: number }): FuzzRun {
+function parameters<T>(name: string, counts: Counts): fc.Parameters<T> {
   const numRuns = FULL ? counts.full : counts.quick;
-  const line = { property: name, seed: SEED, numRuns, full: FULL, at: new Date().toISOString() };
-  console.log(`fuzz ${name}: seed ${SEED}, ${numRuns} cases${PATH ? `, replaying path ${PATH}` : ''} (replay: BATON_FUZZ_SEED=${SEED})`);
+  console.log(`fuzz ${name}: seed ${SEED}, ${numRuns} cases${PATH ? `, replaying path ${PATH}` : ''}${UNTIL ? `, until ${new Date(UNTIL).toISOString()}` : ''} (replay: BATON_FUZZ_SEED=${SEED})`);
+  return {
+    numRuns, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}),
+    ...(UNTIL ? { plugins: [fc.interruptAfterTimeLimit(Math.max(1, UNTIL - Date.now()))] } : {}),
+  };
+}
+
+function settle<T>(name: string, details: fc.RunDetails<T>): void {
+  const line = { property: name, seed: details.seed, casesRun: details.numRuns, interrupted: details.interrupted, failed: details.failed, full: FULL, ...(details.failed ? { path: details.counterexamplePath } : {}), at: new Date().toISOString() };
+  console.log(`fuzz ${name}: ${details.numRuns} cases run${details.interrupted ? ' (stopped at BATON_FUZZ_UNTIL)' : ''}, ${details.failed ? `FAILED at path ${details.counterexamplePath}` : 'all passed'}`);
   if (process.env.BATON_FUZZ_LOG) appendFileSync(process.env.BATON_FUZZ_LOG, JSON.stringify(line) + '\n');
-  return { numRuns, seed: SEED, ...(PATH ? { path: PATH } : {}), endOnFailure: true };
+  if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? `fuzz ${name} failed`);
 }
 
-/** fc.assert with the run's parameters; a failure names the seed and the path to replay it. */
-export function check<Ts extends [unknown, ...unknown[]]>(name: string, counts: { quick: number; full: number }, property: fc.IProperty<Ts>): void {
-  fc.assert(property, fuzzRun(name, counts));
+/** Runs the property; a failure throws with the seed, the path and the counterexample. */
+export function check<Ts extends [unknown, ...unknown[]]>(name: string, counts: Counts, property: fc.IProperty<Ts>): void {
+  settle(name, fc.check(property, parameters<Ts>(name, counts)));
 }
 
-export async function checkAsync<Ts extends [unknown, ...unknown[]]>(name: string, counts: { quick: number; full: number }, property: fc.IAsyncProperty<Ts>): Promise<void> {
-  await fc.assert(property, fuzzRun(name, counts));
+export async function checkAsync<Ts extends [unknown, ...unknown[]]>(name: string, counts: Counts, property: fc.IAsyncProperty<Ts>): Promise<void> {
+  settle(name, await fc.check(property, parameters<Ts>(name, counts)));
 }
