@@ -138,20 +138,6 @@ async function settled(): Promise<void> {
 }
 
 describe('helper requests over the socket (fuzz)', () => {
-  it('answers every line as the protocol says, keeps serving, stays consistent and bounded', async () => {
-    const before = sampleMemory();
-    await checkAsync('helper-requests', { quick: 600, full: 100_000 }, fc.asyncProperty(requestCase, runCase));
-    await settled();
-    console.log(`helper-requests: ${[...answeredKinds.values()].reduce((a, b) => a + b, 0)} answers checked: ${[...answeredKinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    for (const kind of ['switch that must succeed', 'status that must succeed', 'switch with invalid params', 'unknown method', 'not JSON', 'not a JSON-RPC 2.0 request', 'switch of unknown GPU']) {
-      expect(answeredKinds.get(kind) ?? 0, `answers of kind "${kind}"`).toBeGreaterThan(0);
-    }
-    const after = sampleMemory();
-    console.log(`helper-requests memory: heap ${mib(before.heapUsed)} → ${mib(after.heapUsed)}, rss ${mib(before.rss)} → ${mib(after.rss)}${after.collected ? '' : ' (no --expose-gc: not collected)'}`);
-    // Generous: the cases themselves make big strings; a leak per case over 100,000 cases would not fit.
-    expect(after.heapUsed - before.heapUsed, 'heap growth').toBeLessThan(96 * 1024 * 1024);
-  }, FULL ? 4 * 3600_000 : 120_000);
-
   it('closes a connection whose line outgrows the limit, with a -32003 answer, and serves the others', async () => {
     const overflowCase = fc.record({
       before: fc.array(lines, { maxLength: 2 }),
@@ -184,4 +170,18 @@ describe('helper requests over the socket (fuzz)', () => {
     }));
     await settled();
   }, FULL ? 3600_000 : 60_000);
+
+  it('answers every line as the protocol says, keeps serving, stays consistent and bounded', async () => {
+    const before = sampleMemory();
+    await checkAsync('helper-requests', { quick: 600, full: 100_000 }, fc.asyncProperty(requestCase, runCase));
+    await settled();
+    console.log(`helper-requests: ${[...answeredKinds.values()].reduce((a, b) => a + b, 0)} answers checked: ${[...answeredKinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    for (const kind of ['switch that must succeed', 'status that must succeed', 'switch with invalid params', 'unknown method', 'not JSON', 'not a JSON-RPC 2.0 request', 'switch of unknown GPU']) {
+      expect(answeredKinds.get(kind) ?? 0, `answers of kind "${kind}"`).toBeGreaterThan(0);
+    }
+    const after = sampleMemory();
+    console.log(`helper-requests memory: heap ${mib(before.heapUsed)} → ${mib(after.heapUsed)}, rss ${mib(before.rss)} → ${mib(after.rss)}${after.collected ? '' : ' (no --expose-gc: not collected)'}`);
+    // Generous: the cases themselves make big strings; a leak per case over 100,000 cases would not fit.
+    expect(after.heapUsed - before.heapUsed, 'heap growth').toBeLessThan(96 * 1024 * 1024);
+  }, FULL ? 4 * 3600_000 : 120_000);
 });

@@ -25,6 +25,8 @@ function parameters<T>(name: string, counts: Counts): fc.Parameters<T> {
 }
 
 function settle<T>(name: string, details: fc.RunDetails<T>): void {
+  // Stopped by BATON_FUZZ_UNTIL before any counterexample: a pass with the count it reached.
+  if (details.interrupted && details.counterexample === null) details = { ...details, failed: false } as fc.RunDetails<T>;
   const line = { property: name, seed: details.seed, casesRun: details.numRuns, interrupted: details.interrupted, failed: details.failed, full: FULL, ...(details.failed ? { path: details.counterexamplePath } : {}), at: new Date().toISOString() };
   console.log(`fuzz ${name}: ${details.numRuns} cases run${details.interrupted ? ' (stopped at BATON_FUZZ_UNTIL)' : ''}, ${details.failed ? `FAILED at path ${details.counterexamplePath}` : 'all passed'}`);
   if (process.env.BATON_FUZZ_LOG) appendFileSync(process.env.BATON_FUZZ_LOG, JSON.stringify(line) + '\n');
