@@ -133,7 +133,7 @@ async function settled(): Promise<void> {
     expect(owner, `${g.name}: the registry and the machine agree`).toBe(g.owner);
   }
   expect(helper.sim.assertConsistent(), 'the simulated machine breaks no rule').toEqual([]);
-  for (let i = 0; i < 200 && helper.daemon.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && helper.daemon.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
   expect(helper.daemon.connections(), 'every fuzz connection was let go').toBe(0);
 }
 
