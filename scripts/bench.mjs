@@ -1,11 +1,26 @@
 #!/usr/bin/env node
-// `npm run bench`: every bench/*-bench.ts in turn; each prints its own timings (never asserted).
+// `npm run bench`: builds (tsc → dist/), then runs every bench/*-bench.ts from dist/ in turn; each
+// prints its own figures (never asserted). Arguments go to every bench; `--full` selects the long
+// runs (the 10-minute load, the full fuzz with its >= 100,000 helper requests). `--only NAME` runs one.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort();
-for (const bench of benches) {
-  console.log(`\n=== bench/${bench}`);
-  const r = spawnSync('npx', ['vite-node', `bench/${bench}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const passed = args.filter((a, i) => a !== '--only' && args[i - 1] !== '--only');
+
+function run(title, cmd, argv) {
+  console.log(`\n=== ${title}`);
+  const r = spawnSync(cmd, argv, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+
+run('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort().filter((f) => !only || f.startsWith(only));
+// The older benches take one positional count; flags (--full, --switches N) are for the newer ones.
+const positional = passed.filter((a) => !a.startsWith('--') && !passed[passed.indexOf(a) - 1]?.startsWith('--'));
+for (const bench of benches) {
+  const own = /^(helper|load)-/.test(bench) ? passed : positional;
+  run(`bench/${bench}`, process.execPath, [`dist/bench/${bench.replace(/\.ts$/, '.js')}`, ...own]);
+}
+if (args.includes('--full') && !only) run('fuzz, full counts', 'node', ['test/fuzz/run.mjs', '--full']);

@@ -73,6 +73,7 @@ step('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
 if (!labOnly) {
   step('lint', 'npx', ['eslint', '.']);
   vitestStep('unit tests', 'unit');
+  vitestStep('fuzz (bounded; npm run fuzz -- --full for the full counts)', 'fuzz');
 }
 const blocker = labBlocker();
 if (blocker) {
