@@ -20,24 +20,46 @@ const layers = {
 };
 const all = Object.keys(layers);
 
-// Forbid a relative import that lands in a layer not on the allowlist.
-function layerRule(layer) {
-  const depth = layer.split('/').length;
-  const forbidden = all.filter((l) => l !== layer && !layers[layer].includes(l));
+// Forbid a relative import that lands in a layer not on the allowlist. no-restricted-imports
+// matches the import text, not the resolved file, so each folder depth inside a layer gets its own
+// patterns: the ../ count that climbs to the repository root, and, between two layers under app/,
+// the shorter one that climbs only to app/ ("../host/x.js" from app/main/a.ts).
+const MAX_DEPTH = 5;
+function forbiddenPatterns(layer, depthInLayer) {
+  const up = layer.split('/').length + depthInLayer;
   const group = [];
-  for (const target of forbidden) {
-    // any number of ../ that climbs to the repository root, then the target folder
-    for (let up = depth; up <= depth + 4; up++) group.push(`${'../'.repeat(up)}${target}/**`, `${'../'.repeat(up)}${target}`);
+  for (const target of all.filter((l) => l !== layer && !layers[layer].includes(l))) {
+    for (const text of [`${'../'.repeat(up)}${target}`, ...(layer.startsWith('app/') && target.startsWith('app/') ? [`${'../'.repeat(up - 1)}${target.slice(4)}`] : [])]) {
+      group.push(text, `${text}/**`);
+    }
   }
-  return {
-    files: [`${layer}/**/*.{ts,tsx}`],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group, message: `layering: ${layer} may import only ${layers[layer].join(', ') || 'itself'}` }],
-        ...(layer === 'app/main' ? {} : { paths: [{ name: 'electron', message: `layering: only app/main may import electron` }] }),
-      }],
-    },
-  };
+  return [{ group, message: `layering: ${layer} may import only ${layers[layer].join(', ') || 'itself'}` }];
+}
+
+// Inside app/main only the composition root (electron/) and the preload entry hold Electron's
+// objects; every controller sees ports, so it runs in tests without Electron.
+const ELECTRON_ROOTS = ['app/main/electron/**', 'app/main/preload/preload.ts'];
+
+function layerRule(layer) {
+  const configs = [];
+  for (let d = 0; d <= MAX_DEPTH; d++) {
+    const files = [`${layer}/${'*/'.repeat(d)}*.{ts,tsx}`];
+    const patterns = forbiddenPatterns(layer, d);
+    const rule = (paths, extra = []) => ({ 'no-restricted-imports': ['error', { patterns: [...patterns, ...extra], ...(paths && { paths }) }] });
+    if (layer !== 'app/main') {
+      configs.push({ files, rules: rule([{ name: 'electron', message: 'layering: only app/main may import electron' }]) });
+      continue;
+    }
+    configs.push(
+      { files, ignores: ELECTRON_ROOTS, rules: rule(
+        [{ name: 'electron', message: 'layering: in app/main only electron/ and preload/preload.ts may import electron (controllers get ports)' }],
+        [{ group: ['**/electron/main.js', '**/electron/adapters.js', '**/preload/preload.js'], message: 'layering: the composition root is imported by no one' }],
+      ) },
+    );
+    // The roots sit one folder down (electron/main.ts, preload/preload.ts): the layer rule alone.
+    if (d === 1) configs.push({ files: ['app/main/electron/*.ts', 'app/main/preload/preload.ts'], rules: rule(null) });
+  }
+  return configs.filter((c) => c.files.length);
 }
 
 export default tseslint.config(
@@ -50,5 +72,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  ...all.map(layerRule),
+  ...all.flatMap(layerRule),
+  // Tests drive main's controllers through their ports, never through Electron.
+  { files: ['test/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'tests use the ports of app/main, not electron' }] }] } },
 );
