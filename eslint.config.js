@@ -72,6 +72,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // The renderer runs in a browser (or Electron's sandboxed renderer): browser globals, JSX, no Node.
+  {
+    files: ['renderer/**/*.{ts,tsx}', 'test/unit/renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser }, parserOptions: { ecmaFeatures: { jsx: true } } },
+  },
   ...all.flatMap(layerRule),
   // Tests drive main's controllers through their ports, never through Electron.
   { files: ['test/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'tests use the ports of app/main, not electron' }] }] } },

@@ -8,7 +8,7 @@ export default defineConfig({
       // The renderer's pure functions and its components (jsdom, the fake client).
       {
         plugins: [react()],
-        test: { name: 'renderer', include: ['test/unit/renderer/**/*.test.{ts,tsx}'], environment: 'jsdom', testTimeout: 20_000 },
+        test: { name: 'renderer', include: ['test/unit/renderer/**/*.test.{ts,tsx}'], environment: 'jsdom', setupFiles: ['test/unit/renderer/setup.ts'], testTimeout: 20_000 },
       },
       // Real Chromium against a real simulated helper and `baton ui`; one file at a time.
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },

@@ -4,6 +4,11 @@
 import type { DeskEvent, DeskHistoryPage, DeskHistoryQuery, DeskSnapshot, DeskSwitchResult } from '../../app/protocol/desk.js';
 
 export type { DeskEvent, DeskHistoryPage, DeskHistoryQuery, DeskSnapshot, DeskSwitchResult };
+// The parts views need, under the protocol's names.
+export type {
+  DeskConfig, DeskCurrentSwitch, DeskFinding, DeskFunction, DeskGpu, DeskHistoryEntry, DeskLastOutcome, DeskMode, DeskMonitor, DeskShortcut,
+  DeskStats, DeskStep, DeskSwitchStats, DeskVm,
+} from '../../app/protocol/desk.js';
 
 /** Where the link to the helper stands, as the renderer shows it. */
 export type ConnectionState =
