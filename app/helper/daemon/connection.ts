@@ -4,8 +4,10 @@ import type { Socket } from 'node:net';
 import { createJSONRPCErrorResponse, createJSONRPCNotification, type JSONRPCRequest } from 'json-rpc-2.0';
 import { peerCredentials } from '../../../native/libc.js';
 import { encodeLine, LineSplitter } from '../../protocol/framing.js';
+import { DESK_NOTIFICATION } from '../../protocol/desk.js';
 import { EVENT_NOTIFICATION } from '../../protocol/helper-protocol.js';
 import { RpcErrorCode } from '../../protocol/rpc-errors.js';
+import type { DeskSource } from '../desk/source.js';
 import type { ConnectionContext, Dispatch } from '../rpc/dispatcher.js';
 import { parseRequestLine } from '../rpc/envelope.js';
 import type { Authorizer, PeerCredentials } from './authorize.js';
@@ -23,6 +25,7 @@ export interface ConnectionDeps {
   dispatch: Dispatch;
   authorize: Authorizer;
   hub: EventHub;
+  desk?: DeskSource;
   limits: ConnectionLimits;
   log: (line: string) => void;
 }
@@ -66,6 +69,7 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
 
   let inFlight = 0;
   let unsubscribe: (() => void) | null = null;
+  let stopDesk: (() => void) | null = null;
 
   const send = (message: unknown) => {
     if (socket.destroyed || !socket.writable) return;
@@ -85,6 +89,13 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
     unsubscribe() {
       unsubscribe?.();
       unsubscribe = null;
+    },
+    subscribeDesk() {
+      stopDesk ??= deps.desk?.subscribe((event) => send(createJSONRPCNotification(DESK_NOTIFICATION, event))) ?? null;
+    },
+    unsubscribeDesk() {
+      stopDesk?.();
+      stopDesk = null;
     },
   };
 
@@ -123,5 +134,6 @@ export function serveConnection(socket: Socket, deps: ConnectionDeps): void {
   socket.on('close', () => {
     splitter.stop();
     ctx.unsubscribe();
+    ctx.unsubscribeDesk();
   });
 }

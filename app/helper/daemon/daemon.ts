@@ -10,9 +10,12 @@ import { serveConnection, type ConnectionLimits } from './connection.js';
 import { EventHub } from './event-hub.js';
 import { applySocketAccess, listen, listenOnPath, type SocketAccess } from './listen.js';
 import { createDispatcher } from '../rpc/dispatcher.js';
+import type { DeskSource } from '../desk/source.js';
 
 export interface DaemonOptions {
   service: BatonService;
+  /** The desk view and its events (app/helper/desk); the desk methods are refused without it. */
+  desk?: DeskSource;
   config: BatonConfig;
   /** Defaults to the config's helper.socket. Ignored for listening when `listenFd` is given. */
   socketPath?: string;
@@ -50,14 +53,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const authorize = opts.authorize ?? configAuthorizer(opts.config.helper, files);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const hub = new EventHub(opts.service, log);
-  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log });
+  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log, ...(opts.desk ? { desk: opts.desk } : {}) });
   const sockets = new Set<Socket>();
 
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     try {
-      serveConnection(socket, { dispatch, authorize, hub, limits, log });
+      serveConnection(socket, { dispatch, authorize, hub, limits, log, ...(opts.desk ? { desk: opts.desk } : {}) });
     } catch (err) {
       log(`connection failed: ${(err as Error).message}`);
       socket.destroy();
