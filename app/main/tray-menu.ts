@@ -104,7 +104,7 @@ export function buildTrayModel(input: TrayInput): TrayModel {
   if (connection.kind !== 'connected' || !desk) {
     const lines = connectionLines(input);
     return {
-      icon: connection.kind === 'connecting' ? 'idle' : 'error',
+      icon: connection.kind === 'connecting' || connection.kind === 'connected' ? 'idle' : 'error',
       tooltip: `Baton: ${lines[0]}`,
       items: [...lines.map((label): TrayMenuItem => ({ kind: 'label', label })), action({ type: 'reconnect' }, 'Try again now'), separator, ...common],
     };
