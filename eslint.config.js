@@ -38,7 +38,7 @@ function forbiddenPatterns(layer, depthInLayer) {
 
 // Inside app/main only the composition root (electron/) and the preload entry hold Electron's
 // objects; every controller sees ports, so it runs in tests without Electron.
-const ELECTRON_ROOTS = ['app/main/electron/**', 'app/main/preload/preload.ts'];
+const ELECTRON_ROOTS = ['app/main/electron/**', 'app/main/preload/preload.ts', 'app/main/index.ts'];
 
 function layerRule(layer) {
   const configs = [];

@@ -1,5 +1,5 @@
-// The one object the preload exposes to the renderer (window.baton): `desk` is the renderer's
-// DeskClient (renderer/client/types.ts) over the IPC schema, `desktop` what only the tray app has
+// The one object the preload exposes to the renderer (window.batonDesk): the renderer's DeskClient
+// (renderer/client/types.ts) over the IPC schema, plus `desktop`, what only the tray app has
 // (global shortcuts, the tray host, notification clicks). Plain functions only: contextBridge
 // copies objects and drops prototypes.
 import type { DeskEvent, DeskHistoryPage, DeskHistoryQuery, DeskSnapshot, DeskSwitchResult } from '../../protocol/desk.js';
@@ -21,10 +21,12 @@ export interface DesktopBridge {
   onOpenSwitch(listener: (switchId: string) => void): () => void;
 }
 
-export interface BatonBridge {
-  desk: DeskBridge;
+export interface BatonBridge extends DeskBridge {
   desktop: DesktopBridge;
 }
+
+/** The global the preload defines (contextBridge.exposeInMainWorld). */
+export const BRIDGE_GLOBAL = 'batonDesk';
 
 export function createBatonBridge(port: IpcRendererPort): BatonBridge {
   const ipc = createIpcRenderer(port);
@@ -65,5 +67,5 @@ export function createBatonBridge(port: IpcRendererPort): BatonBridge {
     trayHost: () => ipc.call.desktop.trayHost(undefined),
     onOpenSwitch: (listener) => ipc.listen.desktop.openSwitch(listener),
   };
-  return { desk, desktop };
+  return { ...desk, desktop };
 }

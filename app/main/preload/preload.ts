@@ -1,7 +1,7 @@
-// The preload: exposes exactly one object, window.baton (bridge.ts), and nothing of ipcRenderer.
+// The preload: exposes exactly one object, window.batonDesk (bridge.ts), and nothing of ipcRenderer.
 // Bundled into one CommonJS file (scripts/build-main.mjs): a sandboxed preload cannot import.
 import { contextBridge, ipcRenderer } from 'electron';
-import { createBatonBridge } from './bridge.js';
+import { BRIDGE_GLOBAL, createBatonBridge } from './bridge.js';
 
 const bridge = createBatonBridge({
   invoke: (channel, arg) => ipcRenderer.invoke(channel, arg),
@@ -15,4 +15,4 @@ const bridge = createBatonBridge({
   },
 });
 
-contextBridge.exposeInMainWorld('baton', bridge);
+contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, bridge);

@@ -69,14 +69,14 @@ describe('IPC sender validation', () => {
   it('a foreign frame gets a refusal and the handler never runs', async () => {
     const w = wire({ url: 'https://evil.example/', parent: null });
     const bridge = createBatonBridge(w.port);
-    await expect(bridge.desk.switchGpu('gpu-a', 'park')).rejects.toThrow('refused: sender https://evil.example is not baton://app');
+    await expect(bridge.switchGpu('gpu-a', 'park')).rejects.toThrow('refused: sender https://evil.example is not baton://app');
     expect(w.calls).toEqual([]);
     expect(w.log).toContain('ipc: refused baton:desk-switchGpu: sender https://evil.example is not baton://app');
   });
 
   it('a subframe of our own origin is refused too', async () => {
     const w = wire({ url: 'baton://app/frame.html', parent: { url: 'baton://app/index.html' } });
-    await expect(createBatonBridge(w.port).desk.snapshot()).rejects.toThrow(/refused: a subframe/);
+    await expect(createBatonBridge(w.port).snapshot()).rejects.toThrow(/refused: a subframe/);
   });
 });
 
@@ -92,8 +92,8 @@ describe('IPC schema → main handlers and preload bridge', () => {
     const err = Object.assign(new Error('unknown GPU "nope" (known: gpu-a)'), { code: -32002 });
     const w = wire(ownFrame, { switchGpu: async () => Promise.reject(err) });
     const bridge = createBatonBridge(w.port);
-    expect((await bridge.desk.snapshot()).gpus[0]?.name).toBe('gpu-a');
-    await expect(bridge.desk.switchGpu('nope', 'host')).rejects.toMatchObject({ message: 'unknown GPU "nope" (known: gpu-a)', code: -32002 });
+    expect((await bridge.snapshot()).gpus[0]?.name).toBe('gpu-a');
+    await expect(bridge.switchGpu('nope', 'host')).rejects.toMatchObject({ message: 'unknown GPU "nope" (known: gpu-a)', code: -32002 });
   });
 
   it('what the renderer sends is validated before the handler sees it', async () => {
@@ -112,18 +112,18 @@ describe('IPC schema → main handlers and preload bridge', () => {
     const w = wire();
     const bridge = createBatonBridge(w.port);
     const seen: ConnectionState[] = [];
-    bridge.desk.subscribe(() => {}, (s) => seen.push(s));
+    bridge.subscribe(() => {}, (s) => seen.push(s));
     await settle();
     w.notify.desk.connectionChanged({ kind: 'connected' });
     expect(seen).toEqual([{ kind: 'connecting', attempt: 0 }, { kind: 'helper-down', message: 'nothing listens on /s' }, { kind: 'connected' }]);
-    expect(bridge.desk.connection()).toEqual({ kind: 'connected' });
+    expect(bridge.connection()).toEqual({ kind: 'connected' });
   });
 
   it('desk events reach subscribers until they unsubscribe; the IpcRendererEvent never does', async () => {
     const w = wire();
     const bridge = createBatonBridge(w.port);
     const events: unknown[][] = [];
-    const stop = bridge.desk.subscribe((...args: unknown[]) => events.push(args), () => {});
+    const stop = bridge.subscribe((...args: unknown[]) => events.push(args), () => {});
     w.notify.desk.event({ kind: 'desk-changed', snapshot: desk({}, 2) });
     stop();
     w.notify.desk.event({ kind: 'desk-changed', snapshot: desk({}, 3) });
@@ -143,9 +143,9 @@ describe('IPC schema → main handlers and preload bridge', () => {
 
   it('the bridge is the renderer\'s DeskClient, and both sides mean the same ConnectionState', () => {
     const bridge = createBatonBridge(wire().port);
-    expectTypeOf(bridge.desk).toExtend<DeskClient>();
+    expectTypeOf(bridge).toExtend<DeskClient>();
     expectTypeOf<IpcConnectionState>().toEqualTypeOf<ConnectionState>();
-    const client: DeskClient = bridge.desk;
+    const client: DeskClient = bridge;
     expect(typeof client.historyPage).toBe('function');
   });
 });
