@@ -32,6 +32,7 @@ export function buildProgram(): Command {
     real: async (c) => (await compose()).realService(c),
     simulated: async (c) => (await compose()).simulatedService(c),
     simulatedConfig: () => simulatedConfigFor(),
+    desk: async (service, config, about) => (await import('../helper/desk/index.js')).createDesk(service, config, about),
   });
   return program;
 }

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, formatConfigError, type BatonConfig } from '../../domain/config/index.js';
 import type { BatonService } from '../../domain/switch/service.js';
 import { startDaemon, type Daemon } from '../../helper/daemon/daemon.js';
+import type { DeskSource } from '../../helper/desk/source.js';
 import { DaemonStartError, takeSystemdListenFd } from '../../helper/daemon/listen.js';
 import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../../host/config/load.js';
 import { UserError } from '../output.js';
@@ -16,6 +17,8 @@ export interface ServiceFactories {
   simulated: ServiceFactory;
   /** The config --simulate uses when no --config is given (the simulated workstation's own). */
   simulatedConfig?: () => BatonConfig;
+  /** The desk served beside the service (app/helper/desk); none when left out. */
+  desk?: (service: BatonService, config: BatonConfig, about: { configFile: string | null; version: string; simulated: boolean }) => Promise<DeskSource | undefined>;
 }
 
 export interface HelperOptions {
@@ -58,11 +61,10 @@ export function loadTrustedConfig(path: string, insecure: boolean): BatonConfig 
 export async function startHelper(opts: HelperOptions, factories: ServiceFactories, log?: (line: string) => void): Promise<Daemon> {
   if (opts.insecureConfig && !opts.simulate) throw new UserError('--insecure-config is only allowed with --simulate: a real helper must not trust a file others can change');
   if (!opts.simulate && process.getuid?.() !== 0) throw new UserError('the helper must run as root (or try it with --simulate)');
-  const config =
-    opts.simulate && opts.config === undefined && factories.simulatedConfig
-      ? factories.simulatedConfig()
-      : loadTrustedConfig(opts.config ?? DEFAULT_CONFIG_PATH, opts.insecureConfig === true);
+  const builtIn = opts.simulate === true && opts.config === undefined && factories.simulatedConfig !== undefined;
+  const config = builtIn ? factories.simulatedConfig!() : loadTrustedConfig(opts.config ?? DEFAULT_CONFIG_PATH, opts.insecureConfig === true);
   const service = await (opts.simulate ? factories.simulated : factories.real)(config);
+  const desk = await factories.desk?.(service, config, { configFile: builtIn ? null : (opts.config ?? DEFAULT_CONFIG_PATH), version: serverVersion(), simulated: opts.simulate === true });
   try {
     return await startDaemon({
       service,
@@ -70,6 +72,7 @@ export async function startHelper(opts: HelperOptions, factories: ServiceFactori
       socketPath: opts.socket ?? config.helper.socket,
       listenFd: takeSystemdListenFd() ?? undefined,
       serverVersion: serverVersion(),
+      ...(desk ? { desk } : {}),
       ...(log ? { log } : {}),
     });
   } catch (err) {

@@ -58,6 +58,11 @@ export class HelperService implements BatonService {
     );
   }
 
+  /** What the desk (app/helper/desk) reads beside the service's answers: the same host and history. */
+  get deskSources(): Pick<ServiceDeps, 'host' | 'history'> {
+    return this.deps;
+  }
+
   /** Finishes or rolls back a switch a crash interrupted; call once before serving. */
   recover(): Promise<RecoveryOutcome> {
     return recoverInterruptedSwitch(this.engine, { ...this.deps, emit: (e) => this.emit(e), history: { append: (e) => this.record(e) } }, (name) => this.resolveGpu(name));
