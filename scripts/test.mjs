@@ -24,10 +24,21 @@ function labBlocker() {
   return null;
 }
 
+/** Why the browser suites cannot run here, or null when they can. */
+function chromiumBlocker() {
+  const candidates = process.env.BATON_CHROMIUM ? [process.env.BATON_CHROMIUM] : ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
+  return candidates.some((p) => existsSync(p)) ? null : `no Chromium at ${candidates.join(' or ')} (run test/e2e/setup.sh)`;
+}
+
 step('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
 if (!labOnly) {
+  step('renderer typecheck', 'npx', ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
   step('lint', 'npx', ['eslint', '.']);
-  step('unit tests', 'npx', ['vitest', 'run', '--project', 'unit']);
+  step('unit tests', 'npx', ['vitest', 'run', '--project', 'unit', '--project', 'renderer']);
+  step('renderer build', 'npx', ['vite', 'build', '-c', 'renderer/vite.config.ts']);
+  const browserBlocker = chromiumBlocker();
+  if (browserBlocker) console.log(`\n=== BROWSER SUITES SKIPPED: ${browserBlocker}. The renderer was not exercised in a real browser.`);
+  else step('browser suites (real Chromium)', 'npx', ['vitest', 'run', '--project', 'e2e']);
 }
 const blocker = labBlocker();
 if (blocker) {
