@@ -4,11 +4,13 @@ import { useDesk } from '../../state/use-desk';
 import { ownerLabel } from '../../lib/format';
 import type { DeskFinding } from '../../../client/types';
 import { findingPlace } from './finding-place';
+import { DesktopPanel, desktopBridge } from './DesktopPanel';
 
 export function SettingsView() {
   const { desk } = useDesk();
   if (!desk) return null;
   const { config } = desk;
+  const desktop = desktopBridge();
   return (
     <div>
       <h1>Settings</h1>
@@ -33,6 +35,7 @@ export function SettingsView() {
           </table>
         )}
       </section>
+      {desktop ? <DesktopPanel bridge={desktop} /> : null}
       <section className="panel" aria-labelledby="cfg-findings">
         <h2 id="cfg-findings">Findings</h2>
         {config.findings.length === 0 ? <p>No findings: the config is valid and matches the machine.</p> : (
