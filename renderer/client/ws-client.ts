@@ -47,6 +47,8 @@ export class WsDeskClient implements DeskClient {
   private retry: ReturnType<typeof setTimeout> | null = null;
   /** The snapshot desk.subscribe answered: the first snapshot() after a connect takes it instead of asking again. */
   private subscribedSnapshot: DeskSnapshot | null = null;
+  /** The error the bridge announced (id null) just before it closed: says why the connection ends. */
+  private lastSocketError: { code: number | undefined; message: string } | null = null;
   private readonly makeSocket: (url: string) => SocketLike;
   private readonly backoff: readonly number[];
 
@@ -120,6 +122,7 @@ export class WsDeskClient implements DeskClient {
     }
     this.socket = socket;
     let opened = false;
+    this.lastSocketError = null;
     socket.onopen = () => {
       opened = true;
       void this.afterOpen(socket);
@@ -131,11 +134,14 @@ export class WsDeskClient implements DeskClient {
       this.socket = null;
       this.subscribedSnapshot = null;
       this.failPending(new DeskClientError('the connection to baton ui closed'));
-      if (ev.code === CLOSE_NOT_ALLOWED) {
-        this.setState({ kind: 'not-allowed', message: ev.reason || 'baton ui refused this page (wrong or missing token).' });
-        return; // retrying with the same token cannot help
+      const announced = this.lastSocketError;
+      if (ev.code === CLOSE_NOT_ALLOWED || announced?.code === RpcErrorCode.NotAuthorized) {
+        this.setState({ kind: 'not-allowed', message: announced?.message || ev.reason || 'baton ui refused this page (wrong or missing token).' });
+        return; // retrying with the same credentials cannot help
       }
-      const message = ev.code === CLOSE_HELPER_DOWN
+      const message = announced
+        ? announced.message
+        : ev.code === CLOSE_HELPER_DOWN
         ? ev.reason || 'The helper is not running (its socket refused baton ui).'
         : opened
           ? `The connection to baton ui dropped${ev.reason ? `: ${ev.reason}` : ''}.`
@@ -197,6 +203,13 @@ export class WsDeskClient implements DeskClient {
         return;
       }
       for (const l of this.listeners) l.onEvent(event.data);
+      return;
+    }
+    if (message.id === null && message.error) {
+      this.lastSocketError = {
+        code: typeof message.error.code === 'number' ? message.error.code : undefined,
+        message: typeof message.error.message === 'string' ? message.error.message : 'baton ui reported an error',
+      };
       return;
     }
     if (typeof message.id !== 'number') return;

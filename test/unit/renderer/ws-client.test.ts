@@ -108,6 +108,31 @@ describe('WsDeskClient', () => {
     expect(refused.sockets).toHaveLength(1);
   });
 
+  it('reads the error baton ui announces before closing (helper unavailable: retry; not authorized: stop)', async () => {
+    let connections = 0;
+    const { url } = await bridge((msg, socket) => {
+      if (msg.method !== 'desk.subscribe') return;
+      connections++;
+      if (connections === 1) {
+        socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32006, message: 'cannot reach the helper at /run/baton/helper.sock: ENOENT' } }));
+        socket.close(1011, 'cannot reach the helper');
+      } else {
+        socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'uid 1000 is not in group baton' } }));
+        socket.close(1011, 'not authorized');
+      }
+    });
+    const { states } = client(url);
+    await until(() => states.at(-1)?.kind === 'not-allowed');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(states).toEqual([
+      { kind: 'connecting', attempt: 0 },
+      { kind: 'helper-down', message: 'cannot reach the helper at /run/baton/helper.sock: ENOENT' },
+      { kind: 'connecting', attempt: 1 },
+      { kind: 'not-allowed', message: 'uid 1000 is not in group baton' },
+    ]);
+    expect(connections).toBe(2);
+  });
+
   it('a call in flight when the link drops is rejected, not left hanging', async () => {
     const { url, sockets } = await bridge((msg, socket) => {
       if (msg.method === 'desk.subscribe') answer(socket, msg.id, { subscribed: true, snapshot: fakeDesk() });
