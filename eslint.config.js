@@ -13,8 +13,10 @@ const layers = {
   'app/backends': ['app/domain', 'native'],
   'app/helper': ['app/domain', 'app/protocol', 'native', 'app/host', 'app/backends'],
   // The root CLI runs the same host code as the helper, so it may reach down to it.
-  'app/cli': ['app/domain', 'app/protocol', 'native', 'app/host', 'app/backends', 'app/helper'],
+  'app/cli': ['app/domain', 'app/protocol', 'native', 'app/host', 'app/backends', 'app/helper', 'app/ui'],
   // Electron main and the renderer never touch the host: only the domain and the protocol.
+  // `baton ui` runs as the user and, like Electron main, reaches the helper only through the protocol.
+  'app/ui': ['app/domain', 'app/protocol'],
   'app/main': ['app/domain', 'app/protocol'],
   'renderer': ['app/domain', 'app/protocol'],
 };

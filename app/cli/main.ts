@@ -10,6 +10,7 @@ import { registerSwitch } from './commands/switch.js';
 import { registerHistory } from './commands/history.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerHelper } from './commands/helper.js';
+import { registerUi } from './commands/ui.js';
 import { simulatedConfigFor } from '../helper/simulate/config.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerSwitch(program);
   registerHistory(program);
   registerDoctor(program);
+  registerUi(program);
   // The engine, the backends and the simulator load only when the helper starts: every other
   // command starts faster without them.
   const compose = () => import('../helper/compose.js');

@@ -16,6 +16,8 @@ export const RpcErrorCode = {
   Busy: -32004,
   /** The service refused or failed the call; the message says why. */
   ServiceError: -32005,
+  /** `baton ui` cannot reach the helper (not running, no permission), or lost it; the WebSocket closes after this. */
+  HelperUnavailable: -32006,
 } as const;
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
