@@ -72,7 +72,7 @@ function Shell({ initialView }: { initialView: ViewId }) {
                 role="tab"
                 id={`tab-${v.id}`}
                 aria-selected={view === v.id}
-                aria-controls={`view-${v.id}`}
+                aria-controls={view === v.id ? `view-${v.id}` : undefined}
                 tabIndex={view === v.id ? 0 : -1}
                 onClick={() => setView(v.id)}
                 onKeyDown={(e) => onTabKey(e, i)}
@@ -87,8 +87,10 @@ function Shell({ initialView }: { initialView: ViewId }) {
         <ConnectionBadge state={connection} />
       </header>
       <StateBanner />
-      <main className="view" id={`view-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`} tabIndex={-1}>
-        {!ready ? <ConnectionPanel /> : view === 'desk' ? <DeskView /> : view === 'vms' ? <VmsView /> : view === 'history' ? <HistoryView /> : <SettingsView />}
+      <main className="view">
+        <div id={`view-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`}>
+          {!ready ? <ConnectionPanel /> : view === 'desk' ? <DeskView /> : view === 'vms' ? <VmsView /> : view === 'history' ? <HistoryView /> : <SettingsView />}
+        </div>
       </main>
     </div>
   );
