@@ -6,25 +6,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumBlocker, launchChromium } from './lib/chromium';
-import { buildRenderer } from './lib/build';
+import { buildRenderer, PRODUCT_DIST } from './lib/build';
 import { screenshot, seriousAxeViolations, watchPage } from './lib/page-checks';
-import type { RealDesk } from './lib/real-desk';
+import type { DeskStack } from '../support/desk-stack';
 
 const blocker = chromiumBlocker();
 if (blocker) console.warn(`e2e SKIPPED: ${blocker}. The desk was not checked in a real browser.`);
 
 describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated helper and baton ui', () => {
   let browser: Browser;
-  let desk: RealDesk;
+  let desk: DeskStack;
   let page: Page;
   let problems: string[];
 
   beforeAll(async () => {
     buildRenderer('production');
     // Imported here so a machine without Chromium does not load the engine for nothing.
-    const { startRealDesk } = await import('./lib/real-desk');
-    // Steps a fifth of the lab's latencies: long enough to watch, short enough for a test.
-    desk = await startRealDesk({ speed: 0.2 });
+    const { startDeskStack } = await import('../support/desk-stack');
+    // In-process so the test holds the simulator's faults; steps at a fifth of the lab's latencies:
+    // long enough to watch, short enough for a test.
+    desk = await startDeskStack({ helper: 'in-process', speed: 0.2, distDir: PRODUCT_DIST });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     ({ problems } = watchPage(page));
@@ -91,7 +92,7 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
   });
 
   it('a fault injected into the simulator shows the failing step, the reason, the rollback and where the GPU is', async () => {
-    desk.injectFault({ operation: 'attach', vm: 'linux-dev', kind: 'error' });
+    desk.sim!.injectFault({ operation: 'attach', vm: 'linux-dev', kind: 'error' });
     await page.getByRole('button', { name: 'Move gpu-b to linux-dev' }).click();
     const failure = page.locator('[data-gpu="gpu-b"] [data-testid="last-outcome"]');
     await failure.and(page.locator('[data-outcome="rolled-back"], [data-outcome="failed"], [data-outcome="parked"]')).waitFor({ timeout: 60_000 });
@@ -100,7 +101,7 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
     expect(await failure.getByTestId('rolled-back').textContent()).not.toBe('nothing');
     const finalOwner = await failure.getByTestId('final-owner').textContent();
     // The page says where the GPU is, and that is where the helper has it.
-    const helperSays = await desk.cli(['status', '--json']);
+    const helperSays = await desk.baton(['status', '--json']);
     const gpuB = (JSON.parse(helperSays.stdout) as { gpus: { name: string; owner: string }[] }).gpus.find((g) => g.name === 'gpu-b');
     if (!gpuB) throw new Error(`baton status --json names no gpu-b: ${helperSays.stdout}`);
     expect(finalOwner).toBe(gpuB.owner === 'host' ? 'Host' : gpuB.owner);
@@ -112,7 +113,7 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
   it('a switch started from the CLI shows up in the open page without a reload', async () => {
     await page.evaluate(() => { (window as unknown as { stillHere: boolean }).stillHere = true; });
     await recordSteps('gpu-a');
-    const cli = await desk.cli(['switch', 'gpu-a', 'host']);
+    const cli = await desk.baton(['switch', 'gpu-a', 'host']);
     expect(cli.code, cli.stderr).toBe(0);
     await page.waitForFunction(() => document.querySelector('[data-gpu="gpu-a"]')?.getAttribute('data-owner') === 'host', undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
