@@ -6,12 +6,15 @@ import 'uplot/dist/uPlot.min.css';
 import type { DeskHistoryEntry } from '../../../client/types';
 import { formatDuration, formatTime, ownerLabel } from '../../lib/format';
 import { stepSpans } from './history-filter';
+import { useMediaQuery } from '../../lib/use-media-query';
 
 const OUTCOME_VAR: Record<string, string> = { ok: '--ok', failed: '--fail', undone: '--warn', skipped: '--text-muted' };
 
 export function StepTimeline({ entry }: { entry: DeskHistoryEntry }) {
   const spans = stepSpans(entry.steps);
   const chart = useRef<HTMLDivElement>(null);
+  // Canvas colours come from the theme when drawn: draw again when the system switches light/dark.
+  const dark = useMediaQuery('(prefers-color-scheme: dark)');
 
   useEffect(() => {
     const el = chart.current;
@@ -55,7 +58,7 @@ export function StepTimeline({ entry }: { entry: DeskHistoryEntry }) {
       el,
     );
     return () => plot.destroy();
-  }, [entry.id, spans.length]); // spans derive from the entry
+  }, [entry.id, spans.length, dark]); // spans derive from the entry
 
   return (
     <section className="panel" aria-labelledby="timeline-title" data-testid="timeline" data-entry={entry.id}>
