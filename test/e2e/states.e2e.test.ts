@@ -75,9 +75,10 @@ describe.skipIf(blocker !== null)('renderer states in Chromium (in-memory client
         { kind: 'helper-down', message: 'connect ENOENT /run/baton/helper.sock' },
         { kind: 'not-allowed', message: 'uid 1000 is not root, not in group baton, not in helper.users' },
       ] as const) {
-        await page.evaluate(() => window.__batonBench.mount({ gpus: 2, vms: 3, history: 0, view: 'desk' }));
-        await page.evaluate((s) => window.__batonBench.client().setConnection(s), state);
+        await page.evaluate((connection) => window.__batonBench.mount({ gpus: 2, vms: 3, history: 0, view: 'desk', connection }), state);
+        await page.getByRole('heading', { name: state.kind === 'helper-down' ? 'The Baton helper is not running' : 'Not allowed to talk to the helper' }).waitFor();
         checks[`panel ${state.kind}`] = await seriousAxeViolations(page);
+        await screenshot(page, `fake-panel-${state.kind}`, scheme);
       }
       expect(checks).toEqual(Object.fromEntries(Object.keys(checks).map((k) => [k, []])));
       expect(problems).toEqual([]);

@@ -6,10 +6,11 @@ import { flushSync } from 'react-dom';
 import { App, type ViewId } from '../app/App';
 import { FakeDeskClient } from '../../client/fake-client';
 import { fakeDesk, fakeHistory } from '../../client/fake-desk';
+import type { ConnectionState } from '../../client/types';
 
 export interface BenchApi {
   /** Mount the app on a fresh fake desk; resolves once the first render is on screen. */
-  mount(options: { gpus: number; vms: number; monitorsPerGpu?: number; history: number; view: ViewId; stepMs?: number }): Promise<number>;
+  mount(options: { gpus: number; vms: number; monitorsPerGpu?: number; history: number; view: ViewId; stepMs?: number; connection?: ConnectionState }): Promise<number>;
   client(): FakeDeskClient;
   /** Push a desk-changed that moves GPU `gpu` to `owner`; resolves with ms until the card shows it. */
   pushOwner(gpu: number, owner: string): Promise<number>;
@@ -30,16 +31,16 @@ let current: FakeDeskClient | null = null;
 
 
 window.__batonBench = {
-  async mount({ gpus, vms, monitorsPerGpu, history, view, stepMs }) {
+  async mount({ gpus, vms, monitorsPerGpu, history, view, stepMs, connection }) {
     root?.unmount();
     const desk = fakeDesk({ gpus, vms, monitorsPerGpu: monitorsPerGpu ?? 1 });
-    current = new FakeDeskClient(desk, { history: fakeHistory(history, desk.gpus.map((g) => g.name), desk.vms.map((v) => v.name)), stepMs: stepMs ?? 0 });
+    current = new FakeDeskClient(desk, { history: fakeHistory(history, desk.gpus.map((g) => g.name), desk.vms.map((v) => v.name)), stepMs: stepMs ?? 0, ...(connection ? { connection } : {}) });
     const el = document.getElementById('root')!;
     const t0 = performance.now();
     root = createRoot(el);
     flushSync(() => root!.render(<App client={current!} initialView={view} />));
     // The desk arrives from the client's (async) snapshot; the history's first page after that.
-    const ready = view === 'history' ? '[data-entry]' : '[data-gpu]';
+    const ready = connection && connection.kind !== 'connected' ? '.state-panel' : view === 'history' ? '[data-entry]' : '[data-gpu]';
     await waitFor(() => el.querySelector(ready) !== null);
     await new Promise((resolve) => requestAnimationFrame(resolve));
     return performance.now() - t0;
