@@ -46,7 +46,7 @@ export function SettingsView() {
       </section>
       <section className="panel" aria-labelledby="cfg-effective">
         <h2 id="cfg-effective">The config as the helper uses it</h2>
-        <pre className="config" tabIndex={0} aria-label="Effective config (JSON)">{JSON.stringify(config.effective, null, 2)}</pre>
+        <pre className="config" tabIndex={0} role="region" aria-label="Effective config (JSON)">{JSON.stringify(config.effective, null, 2)}</pre>
       </section>
     </div>
   );
