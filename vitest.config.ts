@@ -12,6 +12,8 @@ export default defineConfig({
       },
       // Real Chromium against a real simulated helper and `baton ui`; one file at a time.
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
+      // The deb and rpm as built here, checked and installed into a throwaway Debian root (test/package).
+      { test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 1_800_000, fileParallelism: false } },
       // Lab suites boot real kernels under QEMU; they are slow and run one at a time.
       { test: { name: 'lab', include: ['test/lab/**/*.lab.test.ts'], testTimeout: 900_000, hookTimeout: 900_000, fileParallelism: false } },
     ],

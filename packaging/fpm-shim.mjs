@@ -170,6 +170,8 @@ ${list.join('\n')}
 if (import.meta.url === `file://${process.argv[1]}`) {
   const opts = parseArgs(process.argv.slice(2));
   const stageDir = mkdtempSync(join(tmpdir(), 'fpm-shim-stage-'));
+  // mkdtemp makes 0700; the tree's root becomes the package's "/".
+  chmodSync(stageDir, 0o755);
   try {
     stage(opts.mappings, stageDir);
     if (existsSync(opts.package)) rmSync(opts.package);

@@ -24,6 +24,12 @@ function labBlocker() {
   return null;
 }
 
+/** Why the package tests cannot run here (test/package/check-tools.sh), or null when they can. */
+function packageTestBlocker() {
+  const r = spawnSync('sh', ['test/package/check-tools.sh'], { encoding: 'utf8' });
+  return r.status === 0 ? null : r.stdout.trim() || 'test/package/check-tools.sh failed';
+}
+
 /** Why the browser suites cannot run here, or null when they can. */
 function chromiumBlocker() {
   const candidates = process.env.BATON_CHROMIUM ? [process.env.BATON_CHROMIUM] : ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
@@ -36,6 +42,14 @@ if (!labOnly) {
   step('lint', 'npx', ['eslint', '.']);
   step('unit tests', 'npx', ['vitest', 'run', '--project', 'unit', '--project', 'renderer']);
   step('renderer build', 'npx', ['vite', 'build', '-c', 'renderer/vite.config.ts']);
+  step('Electron main typecheck (against electron.d.ts, skipLibCheck off)', 'npx', ['tsc', '-p', 'app/main/tsconfig.json', '--noEmit']);
+  const packageBlocker = packageTestBlocker();
+  if (packageBlocker && process.env.CI === 'true') {
+    console.error(`\n=== package tests cannot run under CI: ${packageBlocker}`);
+    process.exit(1);
+  }
+  if (packageBlocker) console.log(`\n=== PACKAGE TESTS SKIPPED: ${packageBlocker}. The deb and rpm were not built or installed.`);
+  else step('package tests (deb and rpm built, checked, installed into a throwaway root)', 'npx', ['vitest', 'run', '--project', 'package']);
   const browserBlocker = chromiumBlocker();
   if (browserBlocker) console.log(`\n=== BROWSER SUITES SKIPPED: ${browserBlocker}. The renderer was not exercised in a real browser.`);
   else step('browser suites (real Chromium)', 'npx', ['vitest', 'run', '--project', 'e2e']);

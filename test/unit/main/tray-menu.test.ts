@@ -6,10 +6,11 @@ import type { ConnectionState } from '../../../app/protocol/ipc-schema.js';
 import { TrayController } from '../../../app/main/tray-controller.js';
 import { actionId, buildTrayModel, parseActionId, type TrayAction, type TrayMenuItem } from '../../../app/main/tray-menu.js';
 import type { TrayPort } from '../../../app/main/ports.js';
+import type { DeskSnapshot } from '../../../app/protocol/desk.js';
 import { desk, gpu } from './fixtures.js';
 
 const connected: ConnectionState = { kind: 'connected' };
-const model = (d = desk(), connection: ConnectionState = connected) => buildTrayModel({ connection, desk: d, socketPath: '/run/baton/helper.sock', group: 'baton' });
+const model = (d: DeskSnapshot | null = desk(), connection: ConnectionState = connected) => buildTrayModel({ connection, desk: d, socketPath: '/run/baton/helper.sock', group: 'baton' });
 
 function flat(items: TrayMenuItem[]): TrayMenuItem[] {
   return items.flatMap((i) => (i.kind === 'submenu' ? [i, ...flat(i.items)] : [i]));
