@@ -10,7 +10,6 @@
 //   - AppImage needs its runtime downloaded: it is built only where the network allows.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
