@@ -39,7 +39,7 @@ function endNotice(entry: DeskHistoryEntry): SwitchNotice {
   const took = formatDuration(entry.durationMs);
   switch (entry.outcome) {
     case 'succeeded':
-      return { ...base, title: `${entry.gpu} is now with ${entry.to}`, body: `Moved from ${entry.from} in ${took}.`, urgency: 'normal' };
+      return { ...base, title: `${entry.gpu} is now ${describeOwner(entry.finalOwner)}`, body: `Moved from ${entry.from} in ${took}.`, urgency: 'normal' };
     case 'superseded':
       return { ...base, title: `Move of ${entry.gpu} to ${entry.to} replaced`, body: `A later request for ${entry.gpu} took its place before it ran; ${entry.gpu} stays ${describeOwner(entry.finalOwner)}.`, urgency: 'low' };
     default: {
