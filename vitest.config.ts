@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
 import { LabOrder } from './test/lab/lib/lab-order.js';
 
 // On-demand lab diagnostics: not collected at all unless asked for (a skip would fail CI).
@@ -9,12 +10,21 @@ export default defineConfig({
     // Orders the lab suites (tiny-kernel users last); other files keep vitest's order.
     sequence: { sequencer: LabOrder },
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/model/**/*.test.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/model/**/*.test.ts'], exclude: ['test/unit/renderer/**', '**/node_modules/**'], testTimeout: 20_000 } },
       // Fuzz (fast-check): a bounded number of cases here, the full run with `npm run fuzz -- --full`.
       { test: { name: 'fuzz', include: ['test/fuzz/**/*.fuzz.test.ts'], testTimeout: 120_000, execArgv: ['--expose-gc'] } },
       // Bugs the fuzz and the benches found, asserting the behaviour wanted: they fail until fixed,
       // so they run only on request (BATON_FOUND=1 npx vitest run --project found).
       ...(process.env.BATON_FOUND ? [{ test: { name: 'found', include: ['test/fuzz/found/**/*.repro.ts'], testTimeout: 60_000 } }] : []),
+      // The renderer's pure functions and its components (jsdom, the fake client).
+      {
+        plugins: [react()],
+        test: { name: 'renderer', include: ['test/unit/renderer/**/*.test.{ts,tsx}'], environment: 'jsdom', setupFiles: ['test/unit/renderer/setup.ts'], testTimeout: 20_000 },
+      },
+      // Real Chromium against a real simulated helper and `baton ui`; one file at a time.
+      { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
+      // The deb and rpm as built here, checked and installed into a throwaway Debian root (test/package).
+      { test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 1_800_000, fileParallelism: false } },
       // Lab suites boot real kernels under QEMU; they are slow and run one at a time.
       {
         test: {

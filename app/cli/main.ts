@@ -20,6 +20,7 @@ const helperCommand: () => Promise<Register> = async () => {
         const [{ simulatedConfig }, { privateSimulationFolder }] = await Promise.all([import('../helper/simulate/config.js'), import('../helper/daemon/private-folder.js')]);
         return simulatedConfig({ stateDir: privateSimulationFolder() });
       },
+      desk: async (service, config, about) => (await import('../helper/desk/index.js')).createDesk(service, config, about),
     });
 };
 
@@ -34,6 +35,7 @@ const COMMANDS: [string[], () => Promise<Register>][] = [
   [['history'], async () => (await import('./commands/history.js')).registerHistory],
   [['doctor'], async () => (await import('./commands/doctor.js')).registerDoctor],
   [['helper'], helperCommand],
+  [['ui'], async () => (await import('./commands/ui.js')).registerUi],
 ];
 
 export async function buildProgram(argv: string[] = []): Promise<Command> {

@@ -17,7 +17,7 @@ import { readInventory } from '../host/inventory.js';
 import { JournalBook } from './engine/journal.js';
 import { RegistryOwnerBook } from './engine/owner-book.js';
 import { HelperService } from './engine/service.js';
-import { createSimulatedWorkstation } from './simulate/index.js';
+import { createSimulatedWorkstation, type SimulatedWorkstation } from './simulate/index.js';
 import { HistoryStore } from './store/history-store.js';
 import { OwnershipStore } from './store/ownership-store.js';
 
@@ -91,8 +91,10 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
   return startService(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...helperStores(config) }));
 }
 
-/** The simulated workstation behind the real engine; its state lives as long as the process. */
-export async function simulatedService(config: BatonConfig, speed = 1): Promise<HelperService> {
-  const sim = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) });
+/**
+ * The simulated workstation behind the real engine; its state lives as long as the process. A test
+ * may hand in the workstation it holds, to plant faults in it.
+ */
+export async function simulatedService(config: BatonConfig, speed = 1, sim: SimulatedWorkstation = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) })): Promise<HelperService> {
   return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...helperStores(config) }));
 }

@@ -3,6 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { createJSONRPCErrorResponse, JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0';
 import type { ServiceEvent } from '../domain/switch/service.js';
+import { DESK_NOTIFICATION, deskEventSchema, type DeskEvent } from './desk.js';
 import { encodeLine, LineSplitter } from './framing.js';
 import { EVENT_NOTIFICATION, helperMethods, MAX_LINE_BYTES, serviceEventSchema, type MethodName, type ParamsOf, type ResultOf } from './helper-protocol.js';
 import { HelperRpcError, RpcErrorCode } from './rpc-errors.js';
@@ -44,6 +45,10 @@ export const DEFAULT_CALL_TIMEOUTS_MS: Record<MethodName, number> = {
   reconcile: 120_000,
   subscribe: 10_000,
   unsubscribe: 10_000,
+  'desk.snapshot': 30_000,
+  'desk.subscribe': 30_000,
+  'desk.unsubscribe': 10_000,
+  'desk.history': 30_000,
 };
 
 export interface ConnectOptions {
@@ -59,6 +64,8 @@ export interface HelperClient {
   call<M extends MethodName>(method: M, ...params: undefined extends ParamsOf<M> ? [ParamsOf<M>?] : [ParamsOf<M>]): Promise<ResultOf<M>>;
   /** Events of a subscription (call `subscribe` to start them). Returns the way to stop listening. */
   onEvent(listener: (event: ServiceEvent) => void): () => void;
+  /** Desk events (call `desk.subscribe` to start them), each validated. Returns the way to stop listening. */
+  onDesk(listener: (event: DeskEvent) => void): () => void;
   /** The connection ended; `reason` is the helper's last word when it closed on an error. */
   onClose(listener: (reason: HelperRpcError | null) => void): void;
   close(): void;
@@ -93,6 +100,7 @@ export function connectHelper(socketPath: string, opts: ConnectOptions = {}): Pr
 
 function wrapSocket(socket: Socket, socketPath: string, timeouts: Record<MethodName, number>): HelperClient {
   const eventListeners = new Set<(event: ServiceEvent) => void>();
+  const deskListeners = new Set<(event: DeskEvent) => void>();
   const closeListeners: ((reason: HelperRpcError | null) => void)[] = [];
   // Set when the helper ends the connection with an error (not authorized, line too large).
   let fatal: HelperRpcError | null = null;
@@ -106,6 +114,11 @@ function wrapSocket(socket: Socket, socketPath: string, timeouts: Record<MethodN
     if (message.method === EVENT_NOTIFICATION) {
       const event = serviceEventSchema.safeParse(message.params);
       if (event.success) for (const listener of eventListeners) listener(event.data as ServiceEvent);
+      return;
+    }
+    if (message.method === DESK_NOTIFICATION) {
+      const event = deskEventSchema.safeParse(message.params);
+      if (event.success) for (const listener of deskListeners) listener(event.data);
       return;
     }
     const error = message.error as { code?: unknown; message?: unknown; data?: unknown } | undefined;
@@ -162,6 +175,10 @@ function wrapSocket(socket: Socket, socketPath: string, timeouts: Record<MethodN
     onEvent(listener) {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
+    },
+    onDesk(listener) {
+      deskListeners.add(listener);
+      return () => deskListeners.delete(listener);
     },
     onClose(listener) {
       if (closed) listener(fatal);

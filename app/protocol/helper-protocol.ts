@@ -2,30 +2,20 @@
 // method, mirroring BatonService, and the `event` notification the helper pushes to subscribers.
 // Both sides validate with these: the helper every request, clients every answer.
 import { z } from 'zod';
-import { CLIENT_REQUESTERS, OUTCOMES, REQUESTERS, STEP_OUTCOMES } from '../domain/history/entry.js';
-import { isCanonicalPciAddress, type PciAddress } from '../domain/pci-address.js';
+import { STEP_OUTCOMES } from '../domain/history/entry.js';
+import { clientRequester, name, noParams, owner, pciAddress, switchEventSchemas, switchOutcome, switchResultSchema, requester, vmState } from './common-schemas.js';
+import { deskHistoryPageSchema, deskHistoryQuerySchema, deskSnapshotSchema, deskSubscribeResultSchema } from './desk.js';
 import type { BatonService, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult } from '../domain/switch/service.js';
 
-/** Bumped when a method or a shape changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
+/** Bumped when a method or a shape changes (2: the desk methods and the `desk` notification). */
+export const PROTOCOL_VERSION = 2;
 export const DEFAULT_SOCKET_PATH = '/run/baton/helper.sock';
 /** One JSON message per line; a longer line is refused and its connection closed. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** The name of the server→client notification that carries a ServiceEvent. */
 export const EVENT_NOTIFICATION = 'event';
 
-// Names travel into logs and error messages; bound them so a client cannot make either huge.
-const name = z.string().min(1).max(128);
-const owner = name;
-const pciAddress = z.custom<PciAddress>((v) => typeof v === 'string' && isCanonicalPciAddress(v), 'expected a PCI address DDDD:BB:DD.F');
-const requester = z.enum(REQUESTERS);
-/** A client may say it is one of these; 'recovery' and 'chord' are the helper's own. */
-const clientRequester = z.enum(CLIENT_REQUESTERS);
-const switchOutcome = z.enum(OUTCOMES);
-const stepName = z.enum(['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify']);
-const vmState = z.enum(['running', 'paused', 'shut-off', 'crashed', 'starting', 'unknown']);
-/** Methods without params accept none, an empty object or an empty array. */
-const noParams = z.union([z.undefined(), z.strictObject({}), z.tuple([])]).transform(() => undefined);
+export { switchResultSchema };
 
 export const helloParamsSchema = z.union([z.undefined(), z.strictObject({ protocol: z.number().int().optional(), client: name.optional() })]);
 export const helloResultSchema = z.object({ protocol: z.number().int(), server: z.string(), uid: z.number().int() });
@@ -55,13 +45,6 @@ export const switchParamsSchema = z.strictObject({
   target: owner,
   requestedBy: clientRequester,
 });
-export const switchResultSchema = z.object({
-  switchId: z.string(),
-  outcome: switchOutcome,
-  owner,
-  error: z.string().optional(),
-  supersededBy: owner.optional(),
-});
 
 export const historyParamsSchema = z.union([
   z.undefined(),
@@ -89,18 +72,7 @@ export const reconcileResultSchema = z.object({ findings: z.array(z.string()) })
 export const subscriptionResultSchema = z.object({ subscribed: z.boolean() });
 
 export const serviceEventSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('switch-started'), switchId: z.string(), gpu: name, from: owner, to: owner, requestedBy: requester }),
-  z.object({ kind: z.literal('step-started'), switchId: z.string(), step: stepName, detail: z.string(), at: z.string() }),
-  z.object({
-    kind: z.literal('step-ended'),
-    switchId: z.string(),
-    step: stepName,
-    outcome: z.enum(STEP_OUTCOMES),
-    ms: z.number(),
-    error: z.string().optional(),
-  }),
-  z.object({ kind: z.literal('switch-ended'), switchId: z.string(), outcome: switchOutcome, owner, error: z.string().optional() }),
-  z.object({ kind: z.literal('request-coalesced'), gpu: name, replacedTarget: owner, target: owner }),
+  ...switchEventSchemas,
   z.object({ kind: z.literal('status'), status: statusSchema }),
   z.object({ kind: z.literal('history-appended'), entryId: z.string() }),
 ]);
@@ -114,6 +86,12 @@ export const helperMethods = {
   reconcile: { params: noParams, result: reconcileResultSchema },
   subscribe: { params: noParams, result: subscriptionResultSchema },
   unsubscribe: { params: noParams, result: subscriptionResultSchema },
+  // The desk (app/protocol/desk.ts): the whole view at once, its events, and full history pages.
+  'desk.snapshot': { params: noParams, result: deskSnapshotSchema },
+  /** Starts DESK_NOTIFICATION events on this connection and answers the snapshot they continue from. */
+  'desk.subscribe': { params: noParams, result: deskSubscribeResultSchema },
+  'desk.unsubscribe': { params: noParams, result: subscriptionResultSchema },
+  'desk.history': { params: z.union([z.undefined(), deskHistoryQuerySchema]), result: deskHistoryPageSchema },
 } as const;
 
 export type MethodName = keyof typeof helperMethods;

@@ -21,6 +21,8 @@ export const RpcErrorCode = {
   ServiceError: -32005,
   /** Idle too long, or a request line left incomplete too long; the connection is closed after this. */
   Timeout: -32006,
+  /** `baton ui` cannot reach the helper (not running, no permission), or lost it; the WebSocket closes after this. */
+  HelperUnavailable: -32007,
 } as const;
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];

@@ -8,13 +8,10 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatConfigError, parseConfig, type BatonConfig } from '../../app/domain/config/index.js';
 import { startHelper } from '../../app/cli/commands/helper.js';
-import { Journal } from '../../app/helper/engine/journal.js';
-import { RegistryOwnerBook } from '../../app/helper/engine/owner-book.js';
+import { helperStores } from '../../app/helper/compose.js';
 import { HelperService } from '../../app/helper/engine/service.js';
 import { createSimulatedWorkstation, SimulatedHost, SimulatedVmBackend, simulatedConfig, Workstation } from '../../app/helper/simulate/index.js';
 import { mergeLatencies } from '../../app/helper/simulate/timing.js';
-import { HistoryStore } from '../../app/helper/store/history-store.js';
-import { OwnershipStore } from '../../app/helper/store/ownership-store.js';
 import type { BackendFor } from '../../app/domain/switch/ports.js';
 import type { Hypervisor } from '../../app/domain/vm/errors.js';
 import { loadConfigYaml, loadMachine } from './load-machine.js';
@@ -46,12 +43,7 @@ const daemon = await startHelper({ simulate: true }, {
   real: () => Promise.reject(new Error('bench helper: simulation only')),
   simulated: async (c) => {
     const { host, backendFor } = ports(c);
-    const service = new HelperService({
-      config: c, host, backendFor,
-      journal: new Journal(c.helper.journal),
-      owners: new RegistryOwnerBook(new OwnershipStore(join(dirname(c.helper.journal), 'ownership.json'))),
-      history: HistoryStore.open(c.helper.history.file, { maxEntries: c.helper.history.maxEntries }),
-    });
+    const service = new HelperService({ config: c, host, backendFor, ...helperStores(c) });
     await service.recover();
     await service.reconcile();
     return service;

@@ -8,8 +8,10 @@ import { configAuthorizer, type Authorizer } from '../../helper/daemon/authorize
 import { startDaemon, type Daemon } from '../../helper/daemon/daemon.js';
 import { ensureFolder, FolderError } from '../../helper/daemon/folders.js';
 import { lockStateFolder, StateFolderLocked, stateFolderOf, type InstanceLock } from '../../helper/daemon/instance-lock.js';
+import type { DeskSource } from '../../helper/desk/source.js';
 import { DaemonStartError, takeSystemdListenFd } from '../../helper/daemon/listen.js';
 import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../../host/config/load.js';
+import { checkStatePaths, describeProblem, statePathsOf } from '../../host/trust/paths.js';
 import { UserError } from '../output.js';
 import { batonVersion } from '../version.js';
 
@@ -20,6 +22,8 @@ export interface ServiceFactories {
   simulated: ServiceFactory;
   /** The config --simulate uses when no --config is given (the simulated workstation's own). */
   simulatedConfig?: () => BatonConfig | Promise<BatonConfig>;
+  /** The desk served beside the service (app/helper/desk); none when left out. */
+  desk?: (service: BatonService, config: BatonConfig, about: { configFile: string | null; version: string; simulated: boolean }) => Promise<DeskSource | undefined>;
 }
 
 export interface HelperOptions {
@@ -49,15 +53,12 @@ export function loadTrustedConfig(path: string, insecure: boolean): BatonConfig 
 }
 
 /**
- * CALL SITE for the host layer's trust check of the state paths (journal, registry, history, VBIOS
- * store, socket folder: root-owned, not writable by others up to /, no links, no ACL grants), run
- * before the helper makes or opens any of them. The check is app/host/trust (the host branch); it
- * is not on this branch yet, so this returns no problems. Wiring it is one line:
- *   return checkStatePaths(statePathsOf(config.helper)).map(describeProblem);
- * (from app/host/trust/paths.js). Not run under --simulate, whose state is the user's own.
+ * The state paths (journal, registry, history, VBIOS store, socket folder) must be root-owned and not
+ * writable by others up to /, with no links and no ACL grants, before the helper makes or opens any
+ * of them. Not run under --simulate, whose state is the user's own private folder.
  */
-export function statePathProblems(_config: BatonConfig): string[] {
-  return [];
+export function statePathProblems(config: BatonConfig): string[] {
+  return checkStatePaths(statePathsOf(config.helper)).map(describeProblem);
 }
 
 /** A simulation is run by a normal user (npm start): that user may talk to it too. */
@@ -92,8 +93,9 @@ export async function startHelper(opts: HelperOptions, factories: ServiceFactori
   if (!opts.simulate && process.getuid?.() !== 0) throw new UserError('the helper must run as root (or try it with --simulate)');
   const say = log ?? ((line: string) => process.stderr.write(`baton-helper: ${line}
 `));
+  const builtIn = opts.simulate === true && opts.config === undefined && factories.simulatedConfig !== undefined;
   const config =
-    opts.simulate && opts.config === undefined && factories.simulatedConfig
+    builtIn && factories.simulatedConfig
       ? await factories.simulatedConfig()
       : loadTrustedConfig(opts.config ?? DEFAULT_CONFIG_PATH, opts.insecureConfig === true);
   const accounts = missingAccounts(config.helper);
@@ -103,6 +105,7 @@ export async function startHelper(opts: HelperOptions, factories: ServiceFactori
   const lock = takeStateFolder(config, opts.simulate === true);
   try {
     const service = await (opts.simulate ? factories.simulated : factories.real)(config);
+    const desk = await factories.desk?.(service, config, { configFile: builtIn ? null : (opts.config ?? DEFAULT_CONFIG_PATH), version: batonVersion(), simulated: opts.simulate === true });
     const ruleOfConfig = configAuthorizer(config.helper);
     const ownUid = process.getuid?.() ?? 0;
     const daemon = await startDaemon({
@@ -112,6 +115,7 @@ export async function startHelper(opts: HelperOptions, factories: ServiceFactori
       listenFd: takeSystemdListenFd() ?? undefined,
       serverVersion: batonVersion(),
       ...(opts.simulate ? { authorize: (peer) => simulationAuthorizer(ruleOfConfig, ownUid)(peer) } : {}),
+      ...(desk ? { desk } : {}),
       ...(log ? { log } : {}),
     });
     return {

@@ -4,7 +4,7 @@
 import { parsePciAddress } from '../pci-address.js';
 import { normalizeKeys } from './fields.js';
 import { formatPath, type PathSegment } from './positions.js';
-import { RESERVED_TARGETS } from './schema.js';
+import { CYCLE_TARGET, RESERVED_TARGETS } from './schema.js';
 
 export type CheckProblem = { path: PathSegment[]; message: string; at?: 'key' | 'value' };
 
@@ -95,7 +95,7 @@ function checkVms(vms: unknown[], problems: CheckProblem[]): Set<string> {
     const vm = obj(v);
     if (!vm) return;
     const nameValue = str(vm.name);
-    const reserved = (RESERVED_TARGETS as readonly string[]).includes(nameValue ?? '');
+    const reserved = ([...RESERVED_TARGETS, CYCLE_TARGET] as readonly string[]).includes(nameValue ?? '');
     if (nameValue !== undefined && !reserved) vmNames.add(nameValue);
     if (reserved) {
       problems.push({ path: ['vms', i, 'name'], message: `${JSON.stringify(nameValue)} is reserved (it names a target that is not a VM); choose another name` });
@@ -165,8 +165,8 @@ function checkShortcuts(root: Raw, gpuNames: Set<string>, vmNames: Set<string>, 
       problems.push({ path: ['shortcuts', i], message: gpuCount ? `gpu is required when ${gpuCount} GPUs are configured` : 'gpu is required (no GPU is configured)' });
     }
     const target = str(shortcut.target);
-    if (target !== undefined && !(RESERVED_TARGETS as readonly string[]).includes(target) && !vmNames.has(target)) {
-      problems.push({ path: ['shortcuts', i, 'target'], message: `unknown target ${JSON.stringify(target)} (expected host, park or a VM: ${known(vmNames)})` });
+    if (target !== undefined && !([...RESERVED_TARGETS, CYCLE_TARGET] as readonly string[]).includes(target) && !vmNames.has(target)) {
+      problems.push({ path: ['shortcuts', i, 'target'], message: `unknown target ${JSON.stringify(target)} (expected host, park, cycle or a VM: ${known(vmNames)})` });
     }
   });
 }

@@ -7,6 +7,8 @@ import { absolutePath, connector, deviceSerial, hexId, label, name, pciAddress, 
 export const DEFAULT_CONFIG_PATH = '/etc/baton/baton.yaml';
 /** Targets that are not VMs; no VM may take these names. */
 export const RESERVED_TARGETS = ['host', 'park'] as const;
+/** A shortcut's target that moves its GPU on to the next one (the tray app resolves it); no VM may take it either. */
+export const CYCLE_TARGET = 'cycle';
 
 export const RESET_METHODS = ['auto', 'flr', 'pm', 'bus', 'device_specific', 'hot_reset'] as const;
 export const BACKENDS = ['qmp', 'libvirt', 'xen'] as const;
@@ -192,7 +194,7 @@ const shortcut = z.strictObject({
   keys: shortcutKeys,
   /** Which GPU to move; may be left out when only one GPU is configured. */
   gpu: name.optional(),
-  /** A VM name, "host" or "park" (bound to vfio-pci, owned by no one). */
+  /** A VM name, "host", "park" (bound to vfio-pci, owned by no one) or "cycle" (the GPU's next target). */
   target: z.string().min(1),
 });
 

@@ -131,6 +131,8 @@ function monitorsOf(functions: PciFunction[], host: HostSnapshot): Monitor[] {
       manufacturerId: c.edid?.manufacturerId ?? null,
       productCode: c.edid?.productCode ?? null,
       serialNumber: c.edid?.serialNumber ?? null,
+      serialText: c.edid?.serialText ?? null,
       preferredMode: c.edid?.preferredMode ? `${c.edid.preferredMode.width}x${c.edid.preferredMode.height}@${c.edid.preferredMode.refreshHz}` : null,
+      mode: c.edid?.preferredMode ?? null,
     }));
 }

@@ -124,7 +124,11 @@ export interface Monitor {
   manufacturerId: string | null;
   productCode: number | null;
   serialNumber: number | null;
+  /** The EDID's serial text (0xFF descriptor), which most monitors print on their label. */
+  serialText: string | null;
   preferredMode: string | null;
+  /** preferredMode as numbers. */
+  mode: { width: number; height: number; refreshHz: number } | null;
 }
 
 export interface Gpu {

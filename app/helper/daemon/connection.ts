@@ -7,8 +7,10 @@ import type { Socket } from 'node:net';
 import { createJSONRPCErrorResponse, createJSONRPCNotification, type JSONRPCRequest } from 'json-rpc-2.0';
 import { peerCredentials } from '../../../native/libc.js';
 import { encodeLine, LineSplitter } from '../../protocol/framing.js';
+import { DESK_NOTIFICATION } from '../../protocol/desk.js';
 import { EVENT_NOTIFICATION } from '../../protocol/helper-protocol.js';
 import { RpcErrorCode } from '../../protocol/rpc-errors.js';
+import type { DeskSource } from '../desk/source.js';
 import type { ConnectionContext, Dispatch } from '../rpc/dispatcher.js';
 import { parseRequestLine } from '../rpc/envelope.js';
 import type { PeerCredentials } from './authorize.js';
@@ -41,6 +43,7 @@ export interface SendBudget {
 export interface ConnectionDeps {
   dispatch: Dispatch;
   hub: EventHub;
+  desk?: DeskSource;
   limits: ConnectionLimits;
   budget: SendBudget;
   log: RateLimitedLog;
@@ -110,6 +113,7 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     log.line('dropped', `dropped ${who}: ${why}`);
     socket.destroy();
   };
+  let stopDesk: (() => void) | null = null;
 
   const send = (message: unknown) => {
     if (socket.destroyed || !socket.writable) return;
@@ -139,6 +143,7 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     // A client that half-closed gets every answer, then the connection ends.
     if (clientEnded && inFlight === 0 && held.length === 0 && !socket.destroyed) {
       ctx.unsubscribe();
+      ctx.unsubscribeDesk();
       socket.end();
     }
   };
@@ -152,6 +157,13 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     unsubscribe() {
       unsubscribe?.();
       unsubscribe = null;
+    },
+    subscribeDesk() {
+      stopDesk ??= deps.desk?.subscribe((event) => send(createJSONRPCNotification(DESK_NOTIFICATION, event))) ?? null;
+    },
+    unsubscribeDesk() {
+      stopDesk?.();
+      stopDesk = null;
     },
   };
 
@@ -222,7 +234,7 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
 
   socket.setTimeout(limits.idleTimeoutMs);
   socket.on('timeout', () => {
-    if (inFlight > 0 || held.length || unsubscribe || lineTimer || clientEnded) return;
+    if (inFlight > 0 || held.length || unsubscribe || stopDesk || lineTimer || clientEnded) return;
     log.line('timeout', `closed ${who}: idle for ${limits.idleTimeoutMs} ms`);
     closeWithError(socket, RpcErrorCode.Timeout, `idle for ${limits.idleTimeoutMs} ms with nothing asked; connection closed (connect again when needed)`);
   });
@@ -231,5 +243,6 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     stopLineTimer();
     splitter.stop();
     ctx.unsubscribe();
+    ctx.unsubscribeDesk();
   });
 }

@@ -14,6 +14,7 @@ import { EventHub } from './event-hub.js';
 import { applySocketAccess, listen, listenOnPath, type SocketAccess } from './listen.js';
 import { DEFAULT_LOG_LIMIT, RateLimitedLog, type LogLimit } from './log-limiter.js';
 import { createDispatcher } from '../rpc/dispatcher.js';
+import type { DeskSource } from '../desk/source.js';
 
 export interface DaemonLimits extends ConnectionLimits {
   /** Connections served at once, from everyone. */
@@ -26,6 +27,8 @@ export interface DaemonLimits extends ConnectionLimits {
 
 export interface DaemonOptions {
   service: BatonService;
+  /** The desk view and its events (app/helper/desk); the desk methods are refused without it. */
+  desk?: DeskSource;
   config: BatonConfig;
   /** Defaults to the config's helper.socket. Ignored for listening when `listenFd` is given. */
   socketPath?: string;
@@ -87,7 +90,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const authorize = opts.authorize ?? configAuthorizer(opts.config.helper, files);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const hub = new EventHub(opts.service, rawLog);
-  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log: rawLog });
+  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log: rawLog, ...(opts.desk ? { desk: opts.desk } : {}) });
   const sockets = new Set<Socket>();
   const served = new Map<number, number>();
   let servedTotal = 0;
@@ -132,7 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (left > 0) served.set(peer.uid, left);
       else served.delete(peer.uid);
     });
-    serveConnection(socket, peer, verdict.who, verdict.user, { dispatch, hub, limits, budget, log });
+    serveConnection(socket, peer, verdict.who, verdict.user, { dispatch, hub, limits, budget, log, ...(opts.desk ? { desk: opts.desk } : {}) });
   };
 
   // allowHalfOpen: a client may send its request and shut its side; the answer still goes back.

@@ -82,6 +82,11 @@ export class HelperService implements BatonService {
     if (deps.owners.loadProblem) this.recoveryProblems.push(deps.owners.loadProblem);
   }
 
+  /** What the desk (app/helper/desk) reads beside the service's answers: the same host and history. */
+  get deskSources(): Pick<ServiceDeps, 'host' | 'history'> {
+    return this.deps;
+  }
+
   /**
    * Finishes or rolls back every switch a crash interrupted, each in its GPU's queue; call once
    * before serving. Never throws: what it could not recover is returned and shown in `status`.

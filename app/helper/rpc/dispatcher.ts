@@ -6,6 +6,7 @@ import type { BatonConfig } from '../../domain/config/index.js';
 import type { BatonService } from '../../domain/switch/service.js';
 import { helperMethods, isMethodName, METHOD_NAMES, PROTOCOL_VERSION, type MethodName } from '../../protocol/helper-protocol.js';
 import { RpcErrorCode } from '../../protocol/rpc-errors.js';
+import type { DeskSource } from '../desk/source.js';
 import { allowedGpu, allowedTarget } from './allowlist.js';
 import { describeIssues } from './issues.js';
 
@@ -16,6 +17,9 @@ export interface ConnectionContext {
   user: string | null;
   subscribe(): void;
   unsubscribe(): void;
+  /** Starts the desk events on this connection (no-op when already started). */
+  subscribeDesk(): void;
+  unsubscribeDesk(): void;
 }
 
 export interface DispatcherOptions {
@@ -23,6 +27,8 @@ export interface DispatcherOptions {
   config: BatonConfig;
   serverVersion: string;
   log: (line: string) => void;
+  /** The desk; without one the desk methods answer that this helper has none. */
+  desk?: DeskSource;
 }
 
 export type Dispatch = (request: JSONRPCRequest, ctx: ConnectionContext) => Promise<JSONRPCResponse | null>;
@@ -34,7 +40,11 @@ type Params<M extends MethodName> = z.output<(typeof helperMethods)[M]['params']
 type Result<M extends MethodName> = z.input<(typeof helperMethods)[M]['result']>;
 type Handlers = { [M in MethodName]: (params: Params<M>, ctx: ConnectionContext) => Promise<Result<M>> };
 
-function handlers({ service, config, serverVersion }: DispatcherOptions): Handlers {
+function handlers({ service, config, serverVersion, desk }: DispatcherOptions): Handlers {
+  const theDesk = (): DeskSource => {
+    if (!desk) throw new JSONRPCErrorException('this helper serves no desk', RpcErrorCode.MethodNotFound);
+    return desk;
+  };
   return {
     hello: async (_params, ctx) => ({ protocol: PROTOCOL_VERSION, server: serverVersion, uid: ctx.uid }),
     status: () => service.status(),
@@ -62,6 +72,23 @@ function handlers({ service, config, serverVersion }: DispatcherOptions): Handle
     unsubscribe: async (_params, ctx) => {
       ctx.unsubscribe();
       return { subscribed: false };
+    },
+    'desk.snapshot': () => theDesk().snapshot(),
+    'desk.subscribe': async (_params, ctx) => {
+      // Subscribed before the snapshot is taken: nothing falls between the two.
+      const source = theDesk();
+      ctx.subscribeDesk();
+      return { subscribed: true as const, snapshot: await source.snapshot() };
+    },
+    'desk.unsubscribe': async (_params, ctx) => {
+      ctx.unsubscribeDesk();
+      return { subscribed: false };
+    },
+    'desk.history': async (params) => {
+      const query = { ...params };
+      if (query.gpu !== undefined) query.gpu = allowedGpu(config, query.gpu).name;
+      if (query.vm !== undefined) allowedTarget(config, query.vm);
+      return theDesk().historyPage(query);
     },
   };
 }

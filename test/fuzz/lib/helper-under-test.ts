@@ -7,12 +7,9 @@ import { dirname, join } from 'node:path';
 import type { BatonConfig } from '../../../app/domain/config/index.js';
 import { startHelper } from '../../../app/cli/commands/helper.js';
 import type { Daemon } from '../../../app/helper/daemon/daemon.js';
-import { Journal } from '../../../app/helper/engine/journal.js';
-import { RegistryOwnerBook } from '../../../app/helper/engine/owner-book.js';
+import { helperStores } from '../../../app/helper/compose.js';
 import { HelperService } from '../../../app/helper/engine/service.js';
 import { createSimulatedWorkstation, simulatedConfig, type SimulatedWorkstation } from '../../../app/helper/simulate/index.js';
-import { HistoryStore } from '../../../app/helper/store/history-store.js';
-import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
 
 export interface HelperUnderTest {
   daemon: Daemon;
@@ -45,9 +42,7 @@ export async function startSimulatedHelper(): Promise<HelperUnderTest> {
         sim = createSimulatedWorkstation({ speed: 0, stateDir: dirname(c.helper.journal) });
         service = new HelperService({
           config: c, host: sim.host, backendFor: sim.backendFor,
-          journal: new Journal(c.helper.journal),
-          owners: new RegistryOwnerBook(new OwnershipStore(join(dirname(c.helper.journal), 'ownership.json'))),
-          history: HistoryStore.open(c.helper.history.file, { maxEntries: c.helper.history.maxEntries }),
+          ...helperStores(c),
         });
         await service.recover();
         await service.reconcile();

@@ -63,7 +63,7 @@ describe('cross-field checks', () => {
       errorAt('f.yaml', text, 'linux', 'monitors[0].ddc.inputs.linux: unknown target "linux" (expected host or a VM: win)'),
       errorAt('f.yaml', text, 'g4', 'shortcuts[0].gpu: unknown GPU "g4" (known: g1, g2)'),
       errorAt('f.yaml', text, '{ keys: Super+2', 'shortcuts[1]: gpu is required when 2 GPUs are configured'),
-      errorAt('f.yaml', text, 'linux', 'shortcuts[1].target: unknown target "linux" (expected host, park or a VM: win)', 1),
+      errorAt('f.yaml', text, 'linux', 'shortcuts[1].target: unknown target "linux" (expected host, park, cycle or a VM: win)', 1),
     ]);
   });
 

@@ -19,7 +19,7 @@ describe('a file with several mistakes', () => {
       errorAt(file, text, 'start', 'vms[1].acquire: acquire: start with backend qmp needs start: { argv: [...] }, the command that launches the VM'),
       errorAt(file, text, 'gpu9', 'monitors[0].gpu: unknown GPU "gpu9" (known: gpu0)'),
       errorAt(file, text, 'linux', 'monitors[0].ddc.inputs.linux: unknown target "linux" (expected host or a VM: win)'),
-      errorAt(file, text, 'win10', 'shortcuts[0].target: unknown target "win10" (expected host, park or a VM: win)'),
+      errorAt(file, text, 'win10', 'shortcuts[0].target: unknown target "win10" (expected host, park, cycle or a VM: win)'),
       errorAt(file, text, 'colour', 'shortcuts[0].colour: unknown field "colour" (expected one of: keys, gpu, target)'),
     ]);
   });

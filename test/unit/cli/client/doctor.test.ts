@@ -66,7 +66,7 @@ describe('baton doctor', () => {
     expect(code).toBe(0);
     expect(text).toContain('ok     IOMMU on: 1 groups (kernel command line: intel_iommu=on iommu=pt)');
     expect(text).toContain('gpu0 (0000:01:00.0): IOMMU group 1 holds only the GPU');
-    expect(text).toMatch(/helper answers at .* \(version unknown, protocol 1\)/);
+    expect(text).toMatch(/helper answers at .* \(version unknown, protocol 2\)/);
   });
 
   it('exits 1 with a fix for each problem: no IOMMU, no vfio, shared group, no ROM, no helper', async () => {

@@ -45,7 +45,7 @@ describe.skipIf(!isRoot)('baton helper', () => {
     expect(made.map((m) => m.kind)).toEqual(['real']);
     expect(made[0]?.config.gpus[0]?.name).toBe('gpu0');
     const client = await connectHelper(daemon.socketPath);
-    expect((await client.call('hello')).protocol).toBe(1);
+    expect((await client.call('hello')).protocol).toBe(2);
     expect((await client.call('hello')).server).toMatch(/^\d+\.\d+\.\d+/);
     client.close();
   });

@@ -34,7 +34,7 @@ describe('helper under load', () => {
     expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(10);
     expect(refused.length).toBeGreaterThan(0);
     expect(String((refused[0] as PromiseRejectedResult).reason.message)).toContain('too many requests in flight');
-    expect((await client.call('hello')).protocol).toBe(1);
+    expect((await client.call('hello')).protocol).toBe(2);
     client.close();
   });
 });

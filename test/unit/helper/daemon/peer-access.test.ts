@@ -59,7 +59,7 @@ describe.skipIf(!isRoot)('who may connect (as root: clients run as other uids)',
   it('lets in a uid listed in helper.users', async () => {
     const { socketPath } = await startTestDaemon({ helperYaml: `helper: { users: [${NOBODY}] }` });
     const messages = await runClientAs(NOBODY, NOBODY, socketPath);
-    expect(messages[0]).toMatchObject({ id: 1, result: { protocol: 1, uid: NOBODY } });
+    expect(messages[0]).toMatchObject({ id: 1, result: { protocol: 2, uid: NOBODY } });
   });
 
   it('lets in a member of helper.group, and the socket is 0660 to that group', async () => {

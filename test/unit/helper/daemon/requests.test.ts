@@ -21,7 +21,7 @@ describe('helper requests', () => {
   it('answers hello with the protocol version and the caller uid', async () => {
     const { socketPath } = await startTestDaemon({ serverVersion: '9.9.9' });
     const { messages } = await exchange(socketPath, request(1, 'hello', { protocol: 1 }), 1);
-    expect(messages[0]).toMatchObject({ id: 1, result: { protocol: 1, server: '9.9.9', uid: process.getuid!() } });
+    expect(messages[0]).toMatchObject({ id: 1, result: { protocol: 2, server: '9.9.9', uid: process.getuid!() } });
   });
 
   it('passes a switch by PCI address to the service under the GPU config name', async () => {
@@ -101,7 +101,7 @@ describe('helper requests', () => {
     const { messages } = await exchange(socketPath, request(1, 'rm -rf') + request(2, 'constructor'), 2);
     for (const message of messages) {
       expect(errorOf(message).code).toBe(RpcErrorCode.MethodNotFound);
-      expect(errorOf(message).message).toMatch(/the helper offers hello, status, switch, history, reconcile, subscribe, unsubscribe$/);
+      expect(errorOf(message).message).toMatch(/the helper offers hello, status, switch, history, reconcile, subscribe, unsubscribe, desk.snapshot, desk.subscribe, desk.unsubscribe, desk.history$/);
     }
   });
 

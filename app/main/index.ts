@@ -1,0 +1,2 @@
+// package.json "main": the Electron entry (the composition root).
+import './electron/main.js';
