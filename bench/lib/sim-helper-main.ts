@@ -4,7 +4,6 @@
 // Without --shape: the standard simulated workstation; with it, the load machine (load-machine.ts).
 // Prints "listening <socket>" on stdout once it accepts connections; ends on SIGTERM.
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatConfigError, parseConfig, type BatonConfig } from '../../app/domain/config/index.js';
 import { startHelper } from '../../app/cli/commands/helper.js';
