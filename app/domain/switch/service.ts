@@ -8,10 +8,12 @@ import type { Owner, Requester, SwitchEvent, SwitchOutcome } from './ports.js';
  * Where a GPU is, as status reports it: an Owner ('host', 'park', a VM name), or
  * 'lost' (nothing could put it back; `reason` has the state last seen),
  * 'wedged' (a kernel write for it never returned), or
- * 'absent' (configured, but not on the PCI bus; `match` says what was looked for).
- * Switches of a lost, wedged or absent GPU are refused with the reason.
+ * 'absent' (configured, but not on the PCI bus; `match` says what was looked for), or
+ * 'unknown' (never recorded, and a VM that might hold it does not answer).
+ * Switches of a lost, wedged or absent GPU are refused with the reason; of an unknown one too, once
+ * the switch has looked (a VM that cannot be asked is never taken for one that holds nothing).
  */
-export type GpuOwnerState = Owner | 'lost' | 'wedged' | 'absent';
+export type GpuOwnerState = Owner | 'lost' | 'wedged' | 'absent' | 'unknown';
 
 export interface GpuStatus {
   name: string;

@@ -30,6 +30,8 @@ export interface ResolvedGpu {
 /** Where each GPU is, as Baton last recorded it (the ownership registry). */
 export interface OwnerBook {
   ownerOf(gpu: string): Owner | undefined;
+  /** The whole record, for the reason of a lost or wedged GPU. */
+  recordOf?(gpu: string): { owner: Owner; reason?: string } | undefined;
   setOwner(gpu: string, owner: Owner, functions: PciAddress[], reason?: string): void;
 }
 
@@ -105,7 +107,7 @@ export class SwitchEngine {
 
   /** Why requests for this GPU are refused now, or null. */
   blocked(gpu: string): string | null {
-    const record = (this.deps.owners as OwnerBook & { recordOf?: (g: string) => { owner: string; reason?: string } | undefined }).recordOf?.(gpu);
+    const record = this.deps.owners.recordOf?.(gpu);
     const owner = record?.owner ?? this.deps.owners.ownerOf(gpu);
     if (owner && isUncertain(owner)) return `GPU ${gpu} is ${owner}: ${record?.reason ?? 'no reason recorded'}; run baton reconcile (or restart the helper) once it is sorted out`;
     const late = this.pendingLate(gpu);
