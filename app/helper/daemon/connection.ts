@@ -119,7 +119,8 @@ export function serveConnection(socket: Socket, peer: PeerCredentials, who: stri
     if (socket.destroyed || !socket.writable) return;
     const line = encodeLine(message);
     const bytes = Buffer.byteLength(line);
-    if (socket.writableLength + bytes > limits.maxBufferedBytes) {
+    // One answer always fits an empty buffer (a large history page); past that the client must read.
+    if (socket.writableLength > 0 && socket.writableLength + bytes > limits.maxBufferedBytes) {
       return drop(`${socket.writableLength} bytes of answers and events unread (limit ${limits.maxBufferedBytes})`);
     }
     if (deps.budget.buffered() + bytes > deps.budget.maxTotalBytes) {

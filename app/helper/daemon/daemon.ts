@@ -63,7 +63,7 @@ export interface Daemon {
 export const DEFAULT_LIMITS: DaemonLimits = {
   maxLineBytes: MAX_LINE_BYTES,
   maxInFlight: 1024,
-  maxBufferedBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
   pauseAboveBytes: 1024 * 1024,
   idleTimeoutMs: 60_000,
   lineTimeoutMs: 10_000,
@@ -154,7 +154,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   server.on('error', (err) => rawLog(`server error: ${err.message}`));
 
   const access = socketAccessFor(opts.config, files);
-  if (access.gid === null) rawLog(`group ${opts.config.helper.group} does not exist: only root${opts.config.helper.users.length ? ' and helper.users' : ''} can connect`);
+  if (access.gid === null && !opts.authorize) rawLog(`group ${opts.config.helper.group} does not exist: only root${opts.config.helper.users.length ? ' and helper.users' : ''} can connect`);
   try {
     if (opts.listenFd !== undefined) {
       await listen(server, { fd: opts.listenFd });

@@ -8,7 +8,7 @@ import type { BatonConfig } from '../../../../app/domain/config/index.js';
 import type { Daemon } from '../../../../app/helper/daemon/daemon.js';
 import { connectHelper } from '../../../../app/protocol/helper-client.js';
 import { FakeService } from '../../helper/daemon/fake-service.js';
-import { cleanup, tempSocketDir, testConfig } from '../../helper/daemon/harness.js';
+import { cleanup, tempSocketDir, tempStateDir, testConfig } from '../../helper/daemon/harness.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) process.stdout.write('helper-command.test: SKIPPED every test of baton helper: they must run as root (root-owned configs, the real-mode root check)\n');
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 /** A config whose state and socket live in a fresh folder; the group is root's, which every system has. */
 function configFile(mode = 0o644, helperExtra = 'group: root'): string {
-  const dir = tempSocketDir();
+  const dir = tempStateDir();
   const file = join(dir, 'baton.yaml');
   const helper = `helper: { socket: ${join(dir, 'helper.sock')}, journal: ${join(dir, 'state', 'journal.json')}, history: { file: ${join(dir, 'state', 'history.jsonl')} }, ${helperExtra} }`;
   writeFileSync(file, `${helper}\ngpus:\n  - name: gpu0\n    match: { address: "01:00.0" }\n`);

@@ -200,6 +200,12 @@ describe('backpressure', () => {
     for (const s of greedy) s.destroy();
     expect(logs.filter((l) => l.startsWith('dropped')).length).toBeLessThanOrEqual(10);
   });
+  it('one answer larger than the per-connection bound still reaches a client that reads', async () => {
+    const { socketPath, service } = await startTestDaemon({ limits: { maxBufferedBytes: 32 * 1024, pauseAboveBytes: 16 * 1024 } });
+    for (let i = 0; i < 50; i++) service.entries.push({ id: `e${i}`, gpu: 'gpu0', from: 'host', to: 'win', requestedBy: 'cli', outcome: 'succeeded', startedAt: new Date().toISOString(), steps: [], note: 'x'.repeat(2000) });
+    const { messages } = await exchange(socketPath, request(1, 'history', { limit: 50 }), 1);
+    expect((messages[0]?.result as { entries: unknown[] }).entries).toHaveLength(50);
+  });
 });
 
 describe('logs', () => {

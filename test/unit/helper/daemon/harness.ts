@@ -32,6 +32,18 @@ export function tempSocketDir(): string {
   return dir;
 }
 
+/**
+ * A folder for a real-mode helper's state: root-owned and not writable by others up to / (the
+ * helper refuses state under a world-writable folder such as /tmp). Under /run when root.
+ */
+export function tempStateDir(): string {
+  const base = process.getuid?.() === 0 ? '/run' : tmpdir();
+  const dir = mkdtempSync(join(base, 'baton-test-'));
+  chmodSync(dir, 0o755);
+  dirs.push(dir);
+  return dir;
+}
+
 export interface TestDaemon {
   daemon: Daemon;
   service: FakeService;
