@@ -161,18 +161,31 @@ node -e "require('net').createServer(() => {}).listen(process.argv[1])" "$VMA_WR
 SILENT=$!
 wait_until 60 test -S "$VMA_WRONG" > /dev/null || log "the silent listener did not come up"
 
-# --- a: refused while L2 holds GPU A, the config's socket wrong ---------------------------------------
+# --- a: vm-a cannot be asked (its configured socket never answers): it is `unknown` ---------------
 start_helper
 status a-start
 run a-switch-host node "$BATON" switch gpu-a host --socket "$SOCK"
 run a-switch-vm-b node "$BATON" switch gpu-a vm-b --socket "$SOCK"
-run a-cli-release node "$BATON" gpu release "$GPU_A" --json --state-dir "$CLI_STATE"
-run a-cli-reset node "$BATON" gpu reset "$GPU_A" --method hot_reset --json --state-dir "$CLI_STATE"
 status a-after
 drivers a-after $ALL
 processes a-after
 realized a-after
-run a-history node "$BATON" history --json --limit 20 --socket "$SOCK"
+stop_helper
+
+# --- k: nothing listens at the configured path (vm-a looks shut off): the kernel-level check ------
+kill "$SILENT"; wait "$SILENT" 2>/dev/null; SILENT=""
+rm -f "$VMA_WRONG"
+start_helper
+status k-start
+run k-switch-host node "$BATON" switch gpu-a host --socket "$SOCK"
+run k-switch-vm-b node "$BATON" switch gpu-a vm-b --socket "$SOCK"
+run k-cli-release node "$BATON" gpu release "$GPU_A" --json --state-dir "$CLI_STATE"
+run k-cli-reset node "$BATON" gpu reset "$GPU_A" --method hot_reset --json --state-dir "$CLI_STATE"
+status k-after
+drivers k-after $ALL
+processes k-after
+realized k-after
+run k-history node "$BATON" history --json --limit 20 --socket "$SOCK"
 stop_helper
 
 # --- b: the writer forced past the holder check; its unbind blocks in the kernel ---------------------

@@ -54,13 +54,28 @@ describeOrSkip(unavailable, 'KVM lab: a GPU a nested QEMU holds, behind a wrong 
     expect(r.cmd('config-check').rc, text('config-check')).toBe(0);
     expect(r.cmd('claim-a').rc, text('claim-a')).toBe(0);
     expect(l2Pid).toMatch(/^\d+$/);
-    expect(lines('holders-a-after.txt')).toContain(l2Pid);
     expect(realized('start')).toEqual(['true', 'true']);
-    expect(status('a-start').vms.find((v) => v.name === 'vm-a')?.state).toBe('unknown');
   });
 
-  describe('(a) refused while L2 holds GPU A, naming the QEMU process', () => {
-    it.each(['a-switch-host', 'a-switch-vm-b'])('%s: the switch is refused, naming qemu and its pid', (name) => {
+  describe('(a) vm-a cannot be asked (its socket never answers): unknown, and nothing moves', () => {
+    it('status calls vm-a unknown', () => {
+      expect(status('a-start').vms.find((v) => v.name === 'vm-a')?.state).toBe('unknown');
+    });
+
+    it.each(['a-switch-host', 'a-switch-vm-b'])('%s: the switch is refused', (name) => {
+      expect(r.cmd(name).rc, text(name)).not.toBe(0);
+    });
+
+    it('nothing changed: both functions on vfio-pci, L2 still holds the group with both devices realized', () => {
+      const d = r.drivers('a-after');
+      expect([d[gpuA], d[gpuAAudio]]).toEqual(['vfio-pci', 'vfio-pci']);
+      expect(lines('holders-a-after.txt')).toContain(l2Pid);
+      expect(realized('a-after')).toEqual(['true', 'true']);
+    });
+  });
+
+  describe('(k) nothing listens at the configured path: the kernel-level holder check refuses, naming the QEMU process', () => {
+    it.each(['k-switch-host', 'k-switch-vm-b'])('%s: the switch is refused, naming qemu and its pid', (name) => {
       const c = r.cmd(name);
       expect(c.rc, text(name)).not.toBe(0);
       expect(text(name)).toMatch(/qemu-system/);
@@ -68,19 +83,19 @@ describeOrSkip(unavailable, 'KVM lab: a GPU a nested QEMU holds, behind a wrong 
     });
 
     it('the root CLI refuses release and reset too', () => {
-      expect(r.cmd('a-cli-release').rc, text('a-cli-release')).not.toBe(0);
-      expect(text('a-cli-release')).toContain(`pid ${l2Pid}`);
-      expect(r.cmd('a-cli-reset').rc, text('a-cli-reset')).not.toBe(0);
+      expect(r.cmd('k-cli-release').rc, text('k-cli-release')).not.toBe(0);
+      expect(text('k-cli-release')).toContain(`pid ${l2Pid}`);
+      expect(r.cmd('k-cli-reset').rc, text('k-cli-reset')).not.toBe(0);
     });
 
     it('nothing changed: both functions on vfio-pci, L2 still holds the group with both devices realized, GPU B on its host drivers', () => {
-      const d = r.drivers('a-after');
+      const d = r.drivers('k-after');
       expect([d[gpuA], d[gpuAAudio]]).toEqual(['vfio-pci', 'vfio-pci']);
       expect(d[gpuB]).toBe(r.drivers('initial')[gpuB]);
       expect(d[gpuBAudio]).toBe(r.drivers('initial')[gpuBAudio]);
-      expect(lines('holders-a-after.txt')).toContain(l2Pid);
-      expect(realized('a-after')).toEqual(['true', 'true']);
-      expect(gpu(status('a-after'), 'gpu-a')?.owner).not.toBe('host');
+      expect(lines('holders-k-after.txt')).toContain(l2Pid);
+      expect(realized('k-after')).toEqual(['true', 'true']);
+      expect(gpu(status('k-after'), 'gpu-a')?.owner).not.toBe('host');
     });
   });
 
@@ -93,7 +108,7 @@ describeOrSkip(unavailable, 'KVM lab: a GPU a nested QEMU holds, behind a wrong 
     });
 
     it('the write is stuck in the kernel: a process of the helper waits inside vfio while L2 holds the device', () => {
-      const helperPid = r.facts().helper2Pid;
+      const helperPid = r.facts().helper3Pid;
       const procs = lines('processes-b-wedged.txt').map((l) => l.split(' '));
       const byPid = new Map(procs.map((p) => [p[0], p]));
       const descends = (pid: string | undefined): boolean => {
