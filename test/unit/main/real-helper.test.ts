@@ -66,7 +66,7 @@ describe('HelperConnection over the real helper socket', () => {
 
     const result = await c.switchGpu('gpu0', 'win', 'tray');
     expect(result.outcome).toBe('succeeded');
-    expect(first.service.calls).toEqual([{ gpu: 'gpu0', target: 'win', requestedBy: 'tray' }]);
+    expect(first.service.calls).toEqual([{ gpu: 'gpu0', target: 'win', requestedBy: 'tray', peer: { uid: process.getuid?.(), user: expect.any(String) } }]);
 
     await first.daemon.close();
     await until('helper-down', () => c.state.kind === 'helper-down');

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startHelper } from '../../../../app/cli/commands/helper.js';
 import { startDaemon } from '../../../../app/helper/daemon/daemon.js';
 import { RpcErrorCode } from '../../../../app/protocol/rpc-errors.js';
+import { PROTOCOL_VERSION } from '../../../../app/protocol/helper-protocol.js';
 import { FakeService } from './fake-service.js';
 import { cleanup, exchange, request, startTestDaemon, testConfig } from './harness.js';
 
@@ -245,7 +246,7 @@ describe('half-closed clients', () => {
   it('get an answer to a last request sent without its newline', async () => {
     const { socketPath } = await startTestDaemon();
     const answers = await halfClose(socketPath, request(1, 'hello').trimEnd());
-    expect(answers).toEqual([expect.objectContaining({ id: 1, result: expect.objectContaining({ protocol: 1 }) })]);
+    expect(answers).toEqual([expect.objectContaining({ id: 1, result: expect.objectContaining({ protocol: PROTOCOL_VERSION }) })]);
   });
 });
 
