@@ -21,7 +21,7 @@ function pct(values: number[], p: number): number {
 }
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
-async function main(): Promise<void> {
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const blocker = chromiumBlocker();
   if (blocker) {
     console.error(`bench:ui cannot run: ${blocker}`);
@@ -84,13 +84,9 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log(section);
-  if (process.argv.includes('--write')) {
+  if (argv.includes('--write')) {
     if (!existsSync('bench/RESULTS.md')) writeFileSync('bench/RESULTS.md', '# Benchmark results\n\nEach section says its command, machine and date. Figures are measured, never asserted by tests.\n');
     appendFileSync('bench/RESULTS.md', section);
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
