@@ -39,7 +39,7 @@ export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
                 x={r.x} y={r.y} width={r.w} height={r.h} rx={4}
                 style={{ fill: `var(${ownerColorVar(shows, vmNames)})`, stroke: 'var(--border)', strokeWidth: 2, strokeDasharray: m.presence === 'now' ? undefined : '6 4' }}
               />
-              <text x={r.x + r.w / 2} y={r.y + r.h / 2 - 6} textAnchor="middle" className="monitor-label">{truncate(name, Math.floor(r.w / 8))}</text>
+              <text x={r.x + r.w / 2} y={r.y + r.h / 2 - 6} textAnchor="middle" className="monitor-label">{fitLabel(name, Math.floor((r.w - 12) / 8.5))}</text>
               <text x={r.x + r.w / 2} y={r.y + r.h / 2 + 12} textAnchor="middle" className="monitor-sub">{truncate(ownerLabel(shows), Math.floor(r.w / 7))}</text>
               <title>{`${name} (${m.connector}, ${formatMode(m.preferredMode)}) shows ${ownerLabel(shows)}${m.presence === 'remembered' ? ', as last seen' : ''}`}</title>
             </g>
@@ -55,6 +55,13 @@ export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
       </ul>
     </figure>
   );
+}
+
+/** The name as it fits: whole, else without its parenthetical ("Left (QEMU Monitor …)" → "Left"), else cut. */
+export function fitLabel(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const short = text.split(' (')[0]!;
+  return truncate(short, max);
 }
 
 function truncate(text: string, max: number): string {

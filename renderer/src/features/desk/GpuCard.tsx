@@ -25,7 +25,7 @@ export function GpuCard({ gpu, desk, now }: { gpu: DeskGpu; desk: DeskSnapshot; 
         {gpu.busy ? <span className="muted">switching…</span> : null}
       </header>
       <dl className="kv">
-        <dt>Card</dt><dd>{gpu.deviceName ?? gpu.device ?? 'unknown'}{gpu.vendorName ? ` (${gpu.vendorName})` : ''}</dd>
+        <dt>Card</dt><dd>{gpu.deviceName ?? (gpu.device ? <>PCI device <span className="mono">{gpu.vendor ?? '?'}:{gpu.device}</span></> : 'unknown')}{gpu.vendorName ? ` (${gpu.vendorName})` : ''}</dd>
         <dt>Address</dt><dd className="mono">{gpu.address ?? `not found (${gpu.match})`}</dd>
         <dt>IOMMU group</dt><dd>{gpu.iommuGroup ?? '—'}</dd>
         <dt>Reset</dt><dd>{gpu.reset}{gpu.kernelResetMethods.length ? ` (kernel offers ${gpu.kernelResetMethods.join(', ')})` : ''}</dd>
