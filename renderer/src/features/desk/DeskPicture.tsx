@@ -1,12 +1,14 @@
 // The desk seen from the chair: every monitor drawn at its preferred mode's aspect ratio, grouped
 // under the GPU it hangs on, filled with the colour of the VM (or host) whose picture it shows.
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import type { DeskSnapshot } from '../../../client/types';
+
+type PictureProps = Pick<DeskSnapshot, 'gpus' | 'monitors' | 'vms'>;
 import { layoutDesk } from '../../lib/desk-geometry';
 import { formatMode, ownerLabel } from '../../lib/format';
 import { ownerColorVar } from '../../lib/owner-colors';
 
-export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
+export const DeskPicture = memo(function DeskPicture(desk: PictureProps) {
   const vmNames = useMemo(() => desk.vms.map((v) => v.name), [desk.vms]);
   const layout = useMemo(
     () => layoutDesk(
@@ -55,7 +57,7 @@ export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
       </ul>
     </figure>
   );
-}
+});
 
 /** The name as it fits: whole, else without its parenthetical ("Left (QEMU Monitor …)" → "Left"), else cut. */
 export function fitLabel(text: string, max: number): string {
