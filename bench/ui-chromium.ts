@@ -76,7 +76,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     '',
     `## UI (renderer in Chromium), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Command: \`npm run bench:ui\` (bench/ui-bench.ts). Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared with other jobs); Debian Chromium headless via playwright-core ${version}; the app on the in-memory client (renderer/src/bench), production build.`,
+    `Command: \`npm run bench:ui\` (bench/ui-chromium.ts). Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared with other jobs); Debian Chromium headless via playwright-core ${version}; the app on the in-memory client (renderer/src/bench), production build.`,
     '',
     '| What | Measured | Goal |',
     '|---|---|---|',
