@@ -14,7 +14,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 function step(title, cmd, args) {
   console.error(`baton: ${title}…`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Build output goes to stderr: stdout is for the URL alone.
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) {
     console.error(`baton: ${title} failed (${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal})`);
     process.exit(1);

@@ -69,3 +69,8 @@ export function appResponseHeaders(contentType: string): Record<string, string> 
     'Cache-Control': 'no-store',
   };
 }
+
+/** What the window may fetch at all: the app's own URLs, data: images, and the devtools. */
+export function isAppRequest(url: string): boolean {
+  return url.startsWith(`${APP_ORIGIN.scheme}://${APP_ORIGIN.host}/`) || url.startsWith('data:image/') || url.startsWith('devtools://');
+}

@@ -19,9 +19,12 @@ export class TrayController {
   private desk: DeskSnapshot | null = null;
   private panel: PanelTheme;
   private last: TrayModel | null = null;
+  /** helper.group as the helper last said, for the "join the group" line when it refuses us later. */
+  private group: string;
 
   constructor(private readonly options: TrayControllerOptions) {
     this.panel = options.panel;
+    this.group = options.group;
     this.render();
   }
 
@@ -36,6 +39,8 @@ export class TrayController {
 
   setDesk(desk: DeskSnapshot): void {
     this.desk = desk;
+    const helper = desk.config.effective.helper as { group?: unknown } | undefined;
+    if (typeof helper?.group === 'string' && helper.group) this.group = helper.group;
     this.render();
   }
 
@@ -45,7 +50,7 @@ export class TrayController {
   }
 
   private render(): void {
-    const model = buildTrayModel({ connection: this.connection, desk: this.desk, socketPath: this.options.socketPath, group: this.options.group });
+    const model = buildTrayModel({ connection: this.connection, desk: this.desk, socketPath: this.options.socketPath, group: this.group });
     this.last = model;
     this.options.tray.setIcon(trayIconName(model.icon, this.panel));
     this.options.tray.setToolTip(model.tooltip);

@@ -97,6 +97,10 @@ export async function bridgeSocket(ws: WebSocket, socketPath: string, limits: Br
     if (text === null) return send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.InvalidRequest, message: 'binary messages are not supported; send JSON text' } });
     if (client) handle(text);
     else if (early.length < limits.maxInFlight) early.push(text);
+    else {
+      const checked = checkRequest(text);
+      send(checked.ok ? { jsonrpc: '2.0', id: checked.id, error: { code: RpcErrorCode.Busy, message: 'too many requests before the helper answered; wait for answers' } } : checked.reply);
+    }
   });
   ws.on('error', () => {});
 

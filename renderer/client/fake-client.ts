@@ -4,6 +4,7 @@
 import type { DeskEvent, DeskGpu, DeskHistoryEntry, DeskHistoryPage, DeskHistoryQuery, DeskSnapshot, DeskSwitchResult } from '../../app/protocol/desk.js';
 import { matcher } from '../../app/domain/history/query.js';
 import type { HistoryEntry } from '../../app/domain/history/entry.js';
+import { historyStats } from '../../app/domain/history/stats.js';
 import { DeskClientError, type ConnectionState, type DeskClient } from './types.js';
 
 type StepName = 'release' | 'claim' | 'reset' | 'vbios' | 'attach' | 'return-to-host' | 'verify';
@@ -38,6 +39,7 @@ export class FakeDeskClient implements DeskClient {
     this.desk = structuredClone(desk);
     this.history = options.history ?? [];
     this.desk.historyTotal = this.history.length;
+    this.desk.stats = historyStats(this.history as unknown as HistoryEntry[]);
     this.state = options.connection ?? { kind: 'connected' };
     this.stepMs = options.stepMs ?? 0;
   }
@@ -221,6 +223,7 @@ export class FakeDeskClient implements DeskClient {
     this.history = [entry, ...this.history];
     this.filtered = null;
     this.desk.historyTotal = this.history.length;
+    this.desk.stats = historyStats(this.history as unknown as HistoryEntry[]);
     if (announce) this.send({ kind: 'history-appended', entry });
   }
 

@@ -73,12 +73,15 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
     await page.getByRole('button', { name: 'Move gpu-a to win11' }).click();
     await page.locator('[data-gpu="gpu-a"] [data-testid="last-outcome"][data-outcome="succeeded"]').waitFor({ timeout: 60_000 });
     const seen = await stepsSeen('gpu-a');
-    // Each step was seen running before it was seen done: progress is live, not a summary afterwards.
-    for (const step of ['claim', 'reset', 'attach']) {
-      expect(seen).toContain(`${step}:running`);
-      expect(seen).toContain(`${step}:ok`);
+    // Each step was seen running, and each but the last was seen done after it ran: progress is
+    // live, not a summary afterwards. (The last step's end arrives with the switch's end, which
+    // replaces the progress with the outcome.)
+    for (const step of ['claim', 'reset', 'attach']) expect(seen, seen.join(' ')).toContain(`${step}:running`);
+    for (const step of ['claim', 'reset']) {
+      expect(seen, seen.join(' ')).toContain(`${step}:ok`);
       expect(seen.indexOf(`${step}:running`)).toBeLessThan(seen.indexOf(`${step}:ok`));
     }
+    expect(seen.indexOf('reset:running')).toBeGreaterThan(seen.indexOf('claim:ok'));
     expect(await owner('gpu-a')).toBe('win11');
     expect(await shows('card1-Virtual-2')).toBe('win11');
     await page.getByRole('tab', { name: 'History' }).click();

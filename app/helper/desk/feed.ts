@@ -90,7 +90,11 @@ export class DeskFeed implements DeskSource {
 
   private onServiceEvent(event: ServiceEvent): void {
     if (this.closed) return;
-    if (event.kind === 'status') return; // the next snapshot reads the status itself
+    if (event.kind === 'status') {
+      // The status changed (a reconcile): the new snapshot reads it itself.
+      this.changed();
+      return;
+    }
     if (event.kind === 'history-appended') {
       this.stats = null;
       const entry = this.findEntry(event.entryId);

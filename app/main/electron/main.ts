@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SOCKET_PATH } from '../../protocol/helper-protocol.js';
 import { ipcChannel } from '../../protocol/ipc-schema.js';
-import { APP_URL, appResponseHeaders, resolveAppFile } from '../app-protocol.js';
+import { APP_URL, appResponseHeaders, isAppRequest, resolveAppFile } from '../app-protocol.js';
 import { BatonApplication } from '../application.js';
 import { connectSession } from '../helper-session.js';
 import { APP_ORIGIN } from '../ipc-main.js';
@@ -88,8 +88,9 @@ async function start(): Promise<void> {
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_contents, permission, callback) => callback(allowPermission(permission)));
   ses.setPermissionCheckHandler((_contents, permission) => allowPermission(permission));
-  // Nothing but the app's own files is ever fetched (no remote content, no file://).
-  ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !details.url.startsWith(`${APP_ORIGIN.scheme}://${APP_ORIGIN.host}/`) && !details.url.startsWith('devtools://') }));
+  // Nothing but the app's own files is ever fetched (no remote content, no file://); data: images
+  // are what the CSP allows besides.
+  ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAppRequest(details.url) }));
   app.on('web-contents-created', (_event, contents) => lockDown(contents));
 
   application = new BatonApplication({

@@ -111,8 +111,11 @@ function StateBanner() {
     }
     return null;
   }
-  const text = connection.kind === 'connecting'
-    ? 'Reconnecting to the helper… The desk below is the last one seen.'
-    : `${'message' in connection ? connection.message : ''} The desk below is the last one seen; switching is off until the helper is back.`;
-  return <div className={`banner ${connection.kind === 'connecting' ? 'banner-warn' : 'banner-fail'}`} role="alert">{text}</div>;
+  const title = connection.kind === 'connecting' ? 'Reconnecting to the helper…' : connection.kind === 'helper-down' ? 'The helper is not reachable.' : connection.kind === 'not-allowed' ? 'The helper refused this page.' : 'Something went wrong.';
+  const detail = 'message' in connection ? connection.message : null;
+  return (
+    <div className={`banner ${connection.kind === 'connecting' ? 'banner-warn' : 'banner-fail'}`} role="alert">
+      <strong>{title}</strong>{detail ? <> <span className="mono">{detail}</span></> : null} The desk below is the last one seen; switching is off until the link is back.
+    </div>
+  );
 }

@@ -3,6 +3,7 @@
 // useDesk(). Immutable state objects, so React re-renders exactly when something changed.
 import type { DeskEvent, DeskHistoryEntry, DeskSnapshot } from '../../client/types';
 import { DeskClientError, type ConnectionState, type DeskClient } from '../../client/types';
+import { shareUnchanged } from './share-unchanged';
 
 export interface Request {
   target: string;
@@ -89,7 +90,8 @@ export class DeskStore {
     const current = this.state.desk;
     if (!this.acceptAnyRevision && current !== null && desk.revision <= current.revision) return;
     this.acceptAnyRevision = false;
-    this.set({ desk });
+    const shared = current === null ? desk : { ...desk, gpus: shareUnchanged(current.gpus, desk.gpus), monitors: shareUnchanged(current.monitors, desk.monitors), vms: shareUnchanged(current.vms, desk.vms) };
+    this.set({ desk: shared });
   }
 
   private onEvent(event: DeskEvent): void {

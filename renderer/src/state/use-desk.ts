@@ -13,3 +13,9 @@ export function useDesk(): DeskState {
   const store = useDeskStore();
   return useSyncExternalStore(store.subscribe, store.getState, store.getState);
 }
+
+/** One part of the state; the component re-renders only when that part changes (by identity). */
+export function useDeskSelector<T>(select: (state: DeskState) => T): T {
+  const store = useDeskStore();
+  return useSyncExternalStore(store.subscribe, () => select(store.getState()), () => select(store.getState()));
+}

@@ -2,7 +2,7 @@
 // climbs out, another host or scheme, or an unknown file type is refused.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appResponseHeaders, CONTENT_SECURITY_POLICY, resolveAppFile } from '../../../app/main/app-protocol.js';
+import { appResponseHeaders, CONTENT_SECURITY_POLICY, isAppRequest, resolveAppFile } from '../../../app/main/app-protocol.js';
 import { allowNavigation, allowPermission, SECURE_WEB_PREFERENCES } from '../../../app/main/security.js';
 
 const root = '/opt/Baton/resources/app.asar/renderer/dist';
@@ -39,6 +39,12 @@ describe('app protocol', () => {
     );
     // The URL parser already folds plain ../ away; what is left lands inside the build.
     expect(resolveAppFile(root, 'baton://app/../../../../etc/passwd.html')).toMatchObject({ ok: true, path: `${root}/etc/passwd.html` });
+  });
+
+  it('the window fetches only the app\'s own URLs', () => {
+    expect(isAppRequest('baton://app/assets/x.js')).toBe(true);
+    expect(isAppRequest('data:image/png;base64,AAAA')).toBe(true);
+    for (const url of ['https://example.org/x.js', 'file:///etc/passwd', 'baton://app.evil/x', 'baton://other/', 'ws://127.0.0.1:1/', 'data:text/html,<script>']) expect(isAppRequest(url), url).toBe(false);
   });
 
   it('every response carries the strict CSP: no inline script, no eval, nothing remote', () => {

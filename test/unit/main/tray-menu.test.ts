@@ -138,4 +138,12 @@ describe('TrayController', () => {
     calls.click?.('garbage');
     expect(seen).toEqual([{ type: 'switch', gpu: 'gpu-a', target: 'park' }]);
   });
+
+  it('names the group the helper\'s config names when it later refuses us', () => {
+    const { port, calls } = fakeTray();
+    const c = new TrayController({ tray: port, socketPath: '/s', group: 'baton', panel: 'light', onAction: () => {} });
+    c.setDesk(desk({ config: { file: null, effective: { helper: { group: 'gpu-users' } }, shortcuts: [], findings: [] } }));
+    c.setConnection({ kind: 'not-allowed', message: 'permission denied on /s' });
+    expect(labels(calls.menus.at(-1) ?? [])).toContain('Join the group: sudo usermod -aG gpu-users $USER, then log out and in again');
+  });
 });

@@ -78,3 +78,13 @@ describe('ownerColorVar', () => {
     expect(ownerColorVar('gone', [])).toMatch(/^--owner-[0-7]$/);
   });
 });
+
+describe('fitLabel', () => {
+  it('keeps a name that fits, drops the parenthetical of one that does not, else cuts it', async () => {
+    const { fitLabel } = await import('../../../renderer/src/features/desk/DeskPicture');
+    expect(fitLabel('Left', 10)).toBe('Left');
+    expect(fitLabel('Left (QEMU Monitor 1920x1080)', 16)).toBe('Left');
+    expect(fitLabel('A very long monitor name', 10)).toBe('A very lo…');
+    expect(fitLabel('Left', 3)).toBe('');
+  });
+});

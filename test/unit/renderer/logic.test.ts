@@ -103,3 +103,18 @@ describe('DeskStore', () => {
     expect(store.getState().lastAppended?.id).toBe('y');
   });
 });
+
+describe('shareUnchanged', () => {
+  it('keeps the old object for an equal element and the old array when nothing changed', async () => {
+    const { shareUnchanged } = await import('../../../renderer/src/state/share-unchanged');
+    const before = [{ n: 'a', o: 'host' }, { n: 'b', o: 'host' }];
+    const same = shareUnchanged(before, structuredClone(before));
+    expect(same).toBe(before);
+    const next = shareUnchanged(before, [{ n: 'a', o: 'host' }, { n: 'b', o: 'win11' }]);
+    expect(next).not.toBe(before);
+    expect(next[0]).toBe(before[0]);
+    expect(next[1]).toEqual({ n: 'b', o: 'win11' });
+    expect(shareUnchanged(before, [{ n: 'a', o: 'host' }])).toEqual([{ n: 'a', o: 'host' }]);
+    expect(shareUnchanged(undefined, before)).toBe(before);
+  });
+});

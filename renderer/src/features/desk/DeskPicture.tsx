@@ -1,12 +1,14 @@
 // The desk seen from the chair: every monitor drawn at its preferred mode's aspect ratio, grouped
 // under the GPU it hangs on, filled with the colour of the VM (or host) whose picture it shows.
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import type { DeskSnapshot } from '../../../client/types';
+
+type PictureProps = Pick<DeskSnapshot, 'gpus' | 'monitors' | 'vms'>;
 import { layoutDesk } from '../../lib/desk-geometry';
 import { formatMode, ownerLabel } from '../../lib/format';
 import { ownerColorVar } from '../../lib/owner-colors';
 
-export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
+export const DeskPicture = memo(function DeskPicture(desk: PictureProps) {
   const vmNames = useMemo(() => desk.vms.map((v) => v.name), [desk.vms]);
   const layout = useMemo(
     () => layoutDesk(
@@ -39,7 +41,7 @@ export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
                 x={r.x} y={r.y} width={r.w} height={r.h} rx={4}
                 style={{ fill: `var(${ownerColorVar(shows, vmNames)})`, stroke: 'var(--border)', strokeWidth: 2, strokeDasharray: m.presence === 'now' ? undefined : '6 4' }}
               />
-              <text x={r.x + r.w / 2} y={r.y + r.h / 2 - 6} textAnchor="middle" className="monitor-label">{truncate(name, Math.floor(r.w / 8))}</text>
+              <text x={r.x + r.w / 2} y={r.y + r.h / 2 - 6} textAnchor="middle" className="monitor-label">{fitLabel(name, Math.floor((r.w - 12) / 8.5))}</text>
               <text x={r.x + r.w / 2} y={r.y + r.h / 2 + 12} textAnchor="middle" className="monitor-sub">{truncate(ownerLabel(shows), Math.floor(r.w / 7))}</text>
               <title>{`${name} (${m.connector}, ${formatMode(m.preferredMode)}) shows ${ownerLabel(shows)}${m.presence === 'remembered' ? ', as last seen' : ''}`}</title>
             </g>
@@ -55,6 +57,13 @@ export function DeskPicture({ desk }: { desk: DeskSnapshot }) {
       </ul>
     </figure>
   );
+});
+
+/** The name as it fits: whole, else without its parenthetical ("Left (QEMU Monitor …)" → "Left"), else cut. */
+export function fitLabel(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const short = text.split(' (')[0]!;
+  return truncate(short, max);
 }
 
 function truncate(text: string, max: number): string {

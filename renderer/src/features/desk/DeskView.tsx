@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useDesk } from '../../state/use-desk';
 import { DeskPicture } from './DeskPicture';
 import { GpuCard } from './GpuCard';
@@ -6,14 +6,16 @@ import { GpuCard } from './GpuCard';
 export function DeskView() {
   const { desk } = useDesk();
   const now = useMinuteClock();
+  const vms = desk?.vms;
+  const vmNames = useMemo(() => (vms ?? []).map((v) => v.name), [vms]);
   if (!desk) return null;
   return (
     <div className="desk-view">
       <h1 className="visually-hidden">Desk</h1>
-      <DeskPicture desk={desk} />
+      <DeskPicture gpus={desk.gpus} monitors={desk.monitors} vms={desk.vms} />
       {desk.gpus.length === 0 ? <p>The config names no GPU. Add one under <code>gpus:</code> in baton.yaml.</p> : null}
       <div className="cards">
-        {desk.gpus.map((g) => <GpuCard key={g.name} gpu={g} desk={desk} now={now} />)}
+        {desk.gpus.map((g) => <GpuCard key={g.name} gpu={g} allMonitors={desk.monitors} vmNames={vmNames} now={now} />)}
       </div>
     </div>
   );

@@ -1,17 +1,18 @@
 // One GPU: what it is, who has it, its monitors, where it can go (buttons), the switch under way
 // step by step, and how the last switch ended (a failure with its step, reason, rollback and where
 // the GPU is now).
-import type { DeskGpu, DeskMonitor, DeskSnapshot } from '../../../client/types';
+import { memo } from 'react';
+import type { DeskGpu, DeskMonitor } from '../../../client/types';
 import { formatAgo, formatDuration, formatMode, ownerLabel } from '../../lib/format';
 import { ownerColorVar } from '../../lib/owner-colors';
-import { useDesk, useDeskStore } from '../../state/use-desk';
+import { useDeskSelector, useDeskStore } from '../../state/use-desk';
 
-export function GpuCard({ gpu, desk, now }: { gpu: DeskGpu; desk: DeskSnapshot; now: number }) {
+/** Memoized: a snapshot that leaves this GPU, the monitors and the VMs as they were does not re-render it. */
+export const GpuCard = memo(function GpuCard({ gpu, allMonitors, vmNames, now }: { gpu: DeskGpu; allMonitors: DeskMonitor[]; vmNames: string[]; now: number }) {
   const store = useDeskStore();
-  const { connection, requests } = useDesk();
-  const vmNames = desk.vms.map((v) => v.name);
-  const monitors = gpu.monitors.map((c) => desk.monitors.find((m) => m.connector === c)).filter((m): m is DeskMonitor => m !== undefined);
-  const request = requests[gpu.name];
+  const connection = useDeskSelector((s) => s.connection);
+  const request = useDeskSelector((s) => s.requests[gpu.name]);
+  const monitors = gpu.monitors.map((c) => allMonitors.find((m) => m.connector === c)).filter((m): m is DeskMonitor => m !== undefined);
   const connected = connection.kind === 'connected';
   const headingId = `gpu-${gpu.name}-title`;
 
@@ -25,7 +26,7 @@ export function GpuCard({ gpu, desk, now }: { gpu: DeskGpu; desk: DeskSnapshot; 
         {gpu.busy ? <span className="muted">switching…</span> : null}
       </header>
       <dl className="kv">
-        <dt>Card</dt><dd>{gpu.deviceName ?? gpu.device ?? 'unknown'}{gpu.vendorName ? ` (${gpu.vendorName})` : ''}</dd>
+        <dt>Card</dt><dd>{gpu.deviceName ?? (gpu.device ? <>PCI device <span className="mono">{gpu.vendor ?? '?'}:{gpu.device}</span></> : 'unknown')}{gpu.vendorName ? ` (${gpu.vendorName})` : ''}</dd>
         <dt>Address</dt><dd className="mono">{gpu.address ?? `not found (${gpu.match})`}</dd>
         <dt>IOMMU group</dt><dd>{gpu.iommuGroup ?? '—'}</dd>
         <dt>Reset</dt><dd>{gpu.reset}{gpu.kernelResetMethods.length ? ` (kernel offers ${gpu.kernelResetMethods.join(', ')})` : ''}</dd>
@@ -81,7 +82,7 @@ export function GpuCard({ gpu, desk, now }: { gpu: DeskGpu; desk: DeskSnapshot; 
       {!gpu.current ? <LastOutcome gpu={gpu} /> : null}
     </article>
   );
-}
+});
 
 function SwitchProgress({ gpu, requested }: { gpu: DeskGpu; requested: string | undefined }) {
   const current = gpu.current;

@@ -21,7 +21,7 @@ function pct(values: number[], p: number): number {
 }
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
-async function main(): Promise<void> {
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const blocker = chromiumBlocker();
   if (blocker) {
     console.error(`bench:ui cannot run: ${blocker}`);
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     '',
     `## UI (renderer in Chromium), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Command: \`npm run bench:ui\` (bench/ui-bench.ts). Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared with other jobs); Debian Chromium headless via playwright-core ${version}; the app on the in-memory client (renderer/src/bench), production build.`,
+    `Command: \`npm run bench:ui\` (bench/ui-chromium.ts). Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared with other jobs); Debian Chromium headless via playwright-core ${version}; the app on the in-memory client (renderer/src/bench), production build.`,
     '',
     '| What | Measured | Goal |',
     '|---|---|---|',
@@ -84,13 +84,9 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log(section);
-  if (process.argv.includes('--write')) {
+  if (argv.includes('--write')) {
     if (!existsSync('bench/RESULTS.md')) writeFileSync('bench/RESULTS.md', '# Benchmark results\n\nEach section says its command, machine and date. Figures are measured, never asserted by tests.\n');
     appendFileSync('bench/RESULTS.md', section);
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
