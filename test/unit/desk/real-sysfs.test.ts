@@ -8,13 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { Inventory } from '../../../app/domain/inventory/model.js';
 import type { PciAddress } from '../../../app/domain/pci-address.js';
 import type { HostPort } from '../../../app/domain/switch/ports.js';
-import { Journal } from '../../../app/helper/engine/journal.js';
-import { RegistryOwnerBook } from '../../../app/helper/engine/owner-book.js';
+import { helperStores } from '../../../app/helper/compose.js';
 import { HelperService } from '../../../app/helper/engine/service.js';
 import { createDesk } from '../../../app/helper/desk/index.js';
 import { createSimulatedWorkstation } from '../../../app/helper/simulate/index.js';
-import { HistoryStore } from '../../../app/helper/store/history-store.js';
-import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
 import { readInventory } from '../../../app/host/inventory.js';
 import { extractSysfsFixture } from '../../lab/lib/fixtures.js';
 
@@ -42,8 +39,7 @@ describe('the desk on a real kernel\'s sysfs', () => {
     const sim = createSimulatedWorkstation({ speed: 0, stateDir: dir });
     const host = new CapturedHost(extractSysfsFixture('workstation'));
     const service = new HelperService({
-      config: sim.config, host, backendFor: sim.backendFor, journal: new Journal(join(dir, 'journal.json')),
-      owners: new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json'))), history: HistoryStore.open(join(dir, 'history.jsonl')),
+      config: sim.config, host, backendFor: sim.backendFor, ...helperStores(sim.config),
     });
     const desk = createDesk(service, sim.config, { configFile: null, version: 'test', simulated: false })!;
     try {
