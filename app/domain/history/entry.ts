@@ -35,6 +35,11 @@ export const coalescedSchema = z.strictObject({
   peer: peerSchema.optional(),
 });
 export type CoalescedRequest = z.output<typeof coalescedSchema>;
+/**
+ * How many folded requests an entry lists (the newest); the rest are only counted. A client that
+ * floods requests must not grow an entry, its journal or the helper's memory without bound.
+ */
+export const MAX_COALESCED_LISTED = 32;
 
 export const stepSchema = z.strictObject({
   name: z.string().min(1),
@@ -55,7 +60,9 @@ export const historyEntrySchema = z
     requestedBy: z.enum(REQUESTERS),
     peer: peerSchema.optional(),
     /** Requests that this switch answered instead (newest last). */
-    coalesced: z.array(coalescedSchema).optional(),
+    coalesced: z.array(coalescedSchema).max(MAX_COALESCED_LISTED).optional(),
+    /** Folded requests beyond the listed ones: counted, not listed. */
+    coalescedOmitted: z.number().int().positive().optional(),
     startedAt: isoTime,
     endedAt: isoTime,
     outcome: z.enum(OUTCOMES),

@@ -2,7 +2,7 @@
 // Switch requests that arrive while the GPU is busy wait; a newer request replaces an older waiting
 // one (the latest target wins), the replaced callers are told so, and the replaced request is folded
 // into the switch that won (its history entry lists it), not recorded on its own.
-import type { CoalescedRequest, Peer } from '../../domain/history/entry.js';
+import { MAX_COALESCED_LISTED, type CoalescedRequest, type Peer } from '../../domain/history/entry.js';
 import type { Owner, Requester, SwitchEvent } from '../../domain/switch/ports.js';
 import type { SwitchResult } from '../../domain/switch/service.js';
 
@@ -11,8 +11,19 @@ export interface SwitchJob {
   requestedBy: Requester;
   peer?: Peer;
   switchId: string;
-  /** Requests this switch answers instead of their own (replaced ones, and the same move asked again). */
+  /** Requests this switch answers instead of their own (replaced ones, and the same move asked again): the newest. */
   coalesced: CoalescedRequest[];
+  /** How many more were folded in than `coalesced` lists. */
+  coalescedOmitted?: number;
+}
+
+/** Lists a folded request, keeping only the newest MAX_COALESCED_LISTED and counting the rest. */
+function fold(job: SwitchJob, request: CoalescedRequest): void {
+  job.coalesced.push(request);
+  if (job.coalesced.length > MAX_COALESCED_LISTED) {
+    job.coalesced.shift();
+    job.coalescedOmitted = (job.coalescedOmitted ?? 0) + 1;
+  }
 }
 
 interface Waiting extends SwitchJob {
@@ -76,13 +87,16 @@ export class GpuQueue {
       const job: Waiting = { ...ask, switchId: this.newId(), coalesced: [], waiters: [waiter] };
       if (lane.waiting && lane.waiting.target === ask.target) {
         // The same move asked twice: one switch answers both, and lists the second asker.
-        lane.waiting.coalesced.push({ ...folded(job), switchId: lane.waiting.switchId });
+        fold(lane.waiting, { ...folded(job), switchId: lane.waiting.switchId });
         lane.waiting.waiters.push(waiter);
       } else {
         if (lane.waiting) {
           const replaced = lane.waiting;
           this.emit({ kind: 'request-coalesced', gpu, replacedTarget: replaced.target, target: ask.target });
-          job.coalesced.push(...replaced.coalesced, folded(replaced));
+          // The winner takes over the list (no copy: a flood must stay linear) and adds the replaced one.
+          job.coalesced = replaced.coalesced;
+          if (replaced.coalescedOmitted) job.coalescedOmitted = replaced.coalescedOmitted;
+          fold(job, folded(replaced));
           const result = this.supersede(gpu, replaced, ask.target);
           for (const w of replaced.waiters) w.resolve(result);
         }

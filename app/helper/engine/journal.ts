@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { REQUESTERS } from '../../domain/history/entry.js';
+import { MAX_COALESCED_LISTED, REQUESTERS } from '../../domain/history/entry.js';
 import type { PlannedStep } from '../../domain/switch/plan.js';
 import { fsyncDir, replaceFileAtomic } from '../store/atomic-file.js';
 
@@ -21,7 +21,8 @@ export const journalSchema = z.object({
   to: z.string(),
   requestedBy: z.enum(REQUESTERS),
   peer: peer.optional(),
-  coalesced: z.array(z.object({ switchId: z.string(), target: z.string(), requestedBy: z.enum(REQUESTERS), peer: peer.optional() })).optional(),
+  coalesced: z.array(z.object({ switchId: z.string(), target: z.string(), requestedBy: z.enum(REQUESTERS), peer: peer.optional() })).max(MAX_COALESCED_LISTED).optional(),
+  coalescedOmitted: z.number().int().positive().optional(),
   startedAt: z.string(),
   plan: z.array(z.record(z.string(), z.unknown())),
   /** forward: running the plan; unwinding: undoing it; parking: the last resort. */

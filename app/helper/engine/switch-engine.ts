@@ -163,7 +163,7 @@ export class SwitchEngine {
     }
     const record: JournalRecord = {
       switchId: job.switchId, gpu: gpu.name, gpuAddress: gpu.address, functions: gpu.functions, from, to, requestedBy: job.requestedBy,
-      ...(job.peer ? { peer: job.peer } : {}), ...(job.coalesced.length ? { coalesced: job.coalesced } : {}),
+      ...(job.peer ? { peer: job.peer } : {}), ...(job.coalesced.length ? { coalesced: job.coalesced } : {}), ...(job.coalescedOmitted ? { coalescedOmitted: job.coalescedOmitted } : {}),
       startedAt, plan: plan.steps, phase: 'forward', steps: [], current: plan.steps[0]?.name ?? null, rolledBack: [],
     };
     if (plan.steps.length === 0) return this.finish(gpu, record, 'succeeded', to);
@@ -181,7 +181,7 @@ export class SwitchEngine {
   private refuse(gpu: ResolvedGpu, job: SwitchJob, startedAt: string, owner: Owner, why: string): SwitchResult {
     const record: JournalRecord = {
       switchId: job.switchId, gpu: gpu.name, gpuAddress: gpu.address, functions: gpu.functions, from: owner, to: job.target, requestedBy: job.requestedBy,
-      ...(job.peer ? { peer: job.peer } : {}), ...(job.coalesced.length ? { coalesced: job.coalesced } : {}),
+      ...(job.peer ? { peer: job.peer } : {}), ...(job.coalesced.length ? { coalesced: job.coalesced } : {}), ...(job.coalescedOmitted ? { coalescedOmitted: job.coalescedOmitted } : {}),
       startedAt, plan: [], phase: 'forward', steps: [], current: null, rolledBack: [],
     };
     return this.finish(gpu, record, 'failed', owner, `refused: ${why}`, { keepOwner: true });
@@ -386,7 +386,7 @@ export class SwitchEngine {
     const endedAt = new Date().toISOString();
     const entry: HistoryEntry = {
       id: record.switchId, gpu: gpu.name, gpuAddress: gpu.address, from: record.from, to: record.to, requestedBy: record.requestedBy,
-      ...(record.peer ? { peer: record.peer } : {}), ...(record.coalesced?.length ? { coalesced: record.coalesced } : {}),
+      ...(record.peer ? { peer: record.peer } : {}), ...(record.coalesced?.length ? { coalesced: record.coalesced } : {}), ...(record.coalescedOmitted ? { coalescedOmitted: record.coalescedOmitted } : {}),
       startedAt: record.startedAt, endedAt, outcome, steps: record.steps, rolledBack: record.rolledBack,
       finalOwner: owner, ...(text ? { error: text } : {}),
     };
@@ -394,7 +394,7 @@ export class SwitchEngine {
     this.deps.journals.for(gpu.name).clear();
     const ms = Date.parse(endedAt) - Date.parse(record.startedAt);
     const who = record.peer ? `uid ${record.peer.uid}${record.peer.user ? ` (${record.peer.user})` : ''}` : 'uid -';
-    this.deps.log(`switch ${record.switchId} ${gpu.name} ${record.from}→${record.to} ${outcome} owner=${owner} ${ms} ms requestedBy=${record.requestedBy} ${who}${record.coalesced?.length ? ` coalesced=${record.coalesced.length}` : ''}`);
+    this.deps.log(`switch ${record.switchId} ${gpu.name} ${record.from}→${record.to} ${outcome} owner=${owner} ${ms} ms requestedBy=${record.requestedBy} ${who}${record.coalesced?.length ? ` coalesced=${record.coalesced.length + (record.coalescedOmitted ?? 0)}` : ''}`);
     this.deps.emit({ kind: 'switch-ended', switchId: record.switchId, outcome, owner, ...(text ? { error: text } : {}) });
     return { switchId: record.switchId, outcome, owner, ...(text ? { error: text } : {}) };
   }
