@@ -27,9 +27,10 @@ function stateRoot(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
-export async function startSimulatedHelper(): Promise<HelperUnderTest> {
+export async function startSimulatedHelper(options: { historyMaxEntries?: number } = {}): Promise<HelperUnderTest> {
   const dir = mkdtempSync(join(stateRoot(), 'baton-fuzz-'));
   const config = simulatedConfig({ stateDir: dir });
+  if (options.historyMaxEntries !== undefined) config.helper.history.maxEntries = options.historyMaxEntries;
   const logs: string[] = [];
   let sim: SimulatedWorkstation | undefined;
   let service: HelperService | undefined;
