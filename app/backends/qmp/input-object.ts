@@ -31,6 +31,32 @@ export interface InputLinuxOptions {
    * itself, as it does for a real USB keyboard (USB HID sends no repeats).
    */
   repeat?: boolean;
+  /** QEMU's own grab toggle (grab-toggle); see grabToggleFor. Left out: QEMU's default, ctrl-ctrl. */
+  grabToggle?: GrabToggle;
+}
+
+/** QAPI GrabToggleKeys: the key pairs QEMU's input-linux watches to hand its device back to the host. */
+export const GRAB_TOGGLES = {
+  'ctrl-ctrl': ['KEY_LEFTCTRL', 'KEY_RIGHTCTRL'],
+  'alt-alt': ['KEY_LEFTALT', 'KEY_RIGHTALT'],
+  'shift-shift': ['KEY_LEFTSHIFT', 'KEY_RIGHTSHIFT'],
+  'meta-meta': ['KEY_LEFTMETA', 'KEY_RIGHTMETA'],
+  scrolllock: ['KEY_SCROLLLOCK'],
+  'ctrl-scrolllock': ['KEY_LEFTCTRL', 'KEY_SCROLLLOCK'],
+} as const;
+export type GrabToggle = keyof typeof GRAB_TOGGLES;
+
+/**
+ * The grab toggle to give QEMU for a return chord: the one made of exactly the chord's keys. The
+ * relay swallows those whenever all are down (that is the chord), so QEMU never sees the toggle and
+ * never lets the twin go to the host's readers. A toggle that is only part of the chord is not
+ * safe: its keys pass to the guest when the rest of the chord is not pressed. null when none
+ * matches: then QEMU's toggle can fire (the udev rule in docs/input.md keeps the host desktop
+ * from reading a released twin).
+ */
+export function grabToggleFor(chordKeys: readonly string[]): GrabToggle | null {
+  const found = (Object.entries(GRAB_TOGGLES) as [GrabToggle, readonly string[]][]).find(([, keys]) => keys.length === new Set(chordKeys).size && keys.every((k) => chordKeys.includes(k)));
+  return found ? found[0] : null;
 }
 
 export interface QmpCommand {
@@ -52,6 +78,7 @@ export function inputLinuxAdd(o: InputLinuxOptions): QmpCommand {
       // swallows it. A different configured chord leaves ctrl-ctrl to reach QEMU: see docs/input.md.
       grab_all: false,
       repeat: o.repeat ?? false,
+      ...(o.grabToggle !== undefined && { 'grab-toggle': o.grabToggle }),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inputLinuxAdd, inputLinuxDel, inputObjectId, InputObjectRequestError } from '../../../../app/backends/qmp/input-object.js';
+import { grabToggleFor, inputLinuxAdd, inputLinuxDel, inputObjectId, InputObjectRequestError } from '../../../../app/backends/qmp/input-object.js';
 
 describe('input-linux object-add / object-del', () => {
   it('builds object-add with flat properties, grab_all off and repeat off by default', () => {
@@ -22,5 +22,15 @@ describe('input-linux object-add / object-del', () => {
     expect(() => inputLinuxDel('1abc')).toThrow(/not a QEMU object id/);
     expect(() => inputLinuxAdd({ id: 'a"b', evdev: '/dev/input/event1' })).toThrow(/not a QEMU object id/);
     expect(inputObjectId('1kbd')).toBe('baton-input-1kbd');
+  });
+
+  it('picks the QEMU grab toggle the chord swallows, or none', () => {
+    expect(grabToggleFor(['KEY_LEFTCTRL', 'KEY_RIGHTCTRL'])).toBe('ctrl-ctrl');
+    expect(grabToggleFor(['KEY_SCROLLLOCK', 'KEY_LEFTCTRL'])).toBe('ctrl-scrolllock');
+    // ctrl-ctrl is only part of this chord: both Ctrl keys alone would reach QEMU and toggle.
+    expect(grabToggleFor(['KEY_LEFTCTRL', 'KEY_RIGHTCTRL', 'KEY_LEFTALT'])).toBeNull();
+    expect(grabToggleFor(['KEY_LEFTMETA', 'KEY_F12'])).toBeNull();
+    expect(inputLinuxAdd({ id: 'a', evdev: '/dev/input/event1', grabToggle: 'alt-alt' }).arguments['grab-toggle']).toBe('alt-alt');
+    expect(inputLinuxAdd({ id: 'a', evdev: '/dev/input/event1' }).arguments).not.toHaveProperty('grab-toggle');
   });
 });
