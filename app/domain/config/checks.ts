@@ -4,6 +4,7 @@
 import { parsePciAddress } from '../pci-address.js';
 import { normalizeKeys } from './fields.js';
 import { formatPath, type PathSegment } from './positions.js';
+import { inputProblems } from './inputs.js';
 import { CYCLE_TARGET, RESERVED_TARGETS } from './schema.js';
 
 export type CheckProblem = { path: PathSegment[]; message: string; at?: 'key' | 'value' };
@@ -182,5 +183,6 @@ export function crossFieldProblems(data: unknown): CheckProblem[] {
   const vmNames = checkVms(list(root.vms), problems);
   checkMonitors(root, gpuNames, vmNames, problems);
   checkShortcuts(root, gpuNames, vmNames, problems);
+  problems.push(...inputProblems(root));
   return problems;
 }

@@ -20,3 +20,4 @@ export {
   type Backend,
 } from './schema.js';
 export * from './lookup.js';
+export { inputDevicePath, RETURN_ACTIONS, type InputsConfig, type InputDeviceConfig, type ReturnAction } from './inputs.js';

@@ -56,3 +56,12 @@ export function shortcutGpu(config: BatonConfig, shortcut: BatonConfig['shortcut
 export function configSummary(config: BatonConfig): { gpus: number; vms: number; monitors: number; shortcuts: number } {
   return { gpus: config.gpus.length, vms: config.vms.length, monitors: config.monitors.length, shortcuts: config.shortcuts.length };
 }
+
+/** The inputs that follow a GPU into a VM: its own list, else inputs.follow (checks.ts makes sure
+ *  that default serves at most one GPU). */
+export function inputsOfGpu(config: BatonConfig, gpuName: string): BatonConfig['inputs']['devices'] {
+  const gpu = config.gpus.find((g) => g.name === gpuName);
+  if (!gpu) return [];
+  const names = gpu.inputs ?? config.inputs.follow;
+  return names.map((n) => config.inputs.devices.find((d) => d.name === n)).filter((d) => d !== undefined);
+}

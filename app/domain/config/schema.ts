@@ -2,6 +2,7 @@
 // Rules that span fields or entries (duplicates, references) live in checks.ts.
 import { z } from 'zod';
 import type { PciAddress } from '../pci-address.js';
+import { gpuInputs, inputsSection } from './inputs.js';
 import { absolutePath, connector, deviceSerial, hexId, label, name, pciAddress, shortcutKeys, subsystemId } from './fields.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/baton/baton.yaml';
@@ -85,6 +86,8 @@ const gpu = z.strictObject({
   hostDriver: z.string().regex(/^[a-z0-9_-]+$/, 'expected a kernel driver name like amdgpu or nvidia').optional(),
   /** DRM connectors wired to this GPU (monitors can also name their GPU). */
   monitors: z.array(connector).default([]),
+  /** Names from inputs.devices that follow this GPU into a VM (default: inputs.follow). */
+  inputs: gpuInputs,
 });
 
 // --- VMs ---
@@ -224,6 +227,8 @@ export const configSchema = z.strictObject({
   vms: z.array(vm).default([]),
   monitors: z.array(monitor).default([]),
   shortcuts: z.array(shortcut).default([]),
+  /** Keyboards and mice that follow a GPU into a VM, and the chord that brings it back. */
+  inputs: inputsSection.prefault({}),
 });
 
 export type BatonConfig = z.output<typeof configSchema>;
