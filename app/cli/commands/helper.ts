@@ -10,7 +10,7 @@ import { ensureFolder, FolderError } from '../../helper/daemon/folders.js';
 import { lockStateFolder, StateFolderLocked, stateFolderOf, type InstanceLock } from '../../helper/daemon/instance-lock.js';
 import type { DeskSource } from '../../helper/desk/source.js';
 import { DaemonStartError, takeSystemdListenFd } from '../../helper/daemon/listen.js';
-import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../../host/config/load.js';
+import { ConfigReadError, loadTrustedConfigFile } from '../../host/config/load.js';
 import { checkStatePaths, describeProblem, statePathsOf } from '../../host/trust/paths.js';
 import { UserError } from '../output.js';
 import { batonVersion } from '../version.js';
@@ -33,23 +33,26 @@ export interface HelperOptions {
   insecureConfig?: boolean;
 }
 
-/** The config the helper may trust: root-owned and not writable by others, unless a simulation says otherwise. */
+/**
+ * The config the helper may trust: root-owned and not writable by others, unless a simulation says
+ * otherwise. Checked and read from one open file (no window to swap the file between the two).
+ */
 export function loadTrustedConfig(path: string, insecure: boolean): BatonConfig {
-  const problems = checkConfigFileOwnership(path);
-  if (problems.length && !insecure) {
-    throw new UserError(`refusing to start: the helper runs as root and must not trust ${path}:`, [
-      ...problems,
-      `fix: chown root:root ${path} && chmod 644 ${path} (and the same for its folder)`,
-    ]);
-  }
+  let loaded;
   try {
-    const result = loadConfigFile(path);
-    if (result.ok) return result.config;
-    throw new UserError(`refusing to start: ${path} has errors (baton config check ${path}):`, result.errors.map(formatConfigError));
+    loaded = loadTrustedConfigFile(path);
   } catch (err) {
     if (err instanceof ConfigReadError) throw new UserError(`refusing to start: ${err.message}`);
     throw err;
   }
+  if (loaded.problems.length && !insecure) {
+    throw new UserError(`refusing to start: the helper runs as root and must not trust ${path}:`, [
+      ...loaded.problems,
+      `fix: chown root:root ${path} && chmod 644 ${path} (and the same for its folder)`,
+    ]);
+  }
+  if (loaded.result.ok) return loaded.result.config;
+  throw new UserError(`refusing to start: ${path} has errors (baton config check ${path}):`, loaded.result.errors.map(formatConfigError));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The helper's service: switches queued per GPU and run by the engine, the registry reconciled
 // with the machine GPU by GPU in each GPU's queue, the history, and events for subscribers.
 import { findGpu as findGpuConfig, resolveTarget, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
-import { configuredGpu } from '../../domain/handoff/policy.js';
+import { configuredGpu, resolveConfiguredGpu } from '../../domain/handoff/policy.js';
 import { CLIENT_REQUESTERS, type HistoryEntry } from '../../domain/history/entry.js';
 import type { HistoryPage, HistoryQuery as StoreQuery } from '../../domain/history/query.js';
 import type { Gpu } from '../../domain/inventory/model.js';
@@ -158,7 +158,11 @@ export class HelperService implements BatonService {
     const config = this.gpuConfig(name);
     const inventory = await this.deps.host.inventory();
     const found: Gpu | undefined = inventory.gpus.find((g) => configuredGpu([config], g) === config);
-    if (!found) throw new RequestRefused(`GPU ${config.name} is not on the PCI bus (looked for ${describeMatch(config)})`);
+    if (!found) {
+      // A card that may be this one but could not be checked (its serial unreadable) says so.
+      const problems = inventory.gpus.map((g) => resolveConfiguredGpu([config], g).problem).filter((p): p is string => p !== null);
+      throw new RequestRefused(`GPU ${config.name} is not on the PCI bus (looked for ${describeMatch(config)})${problems.length ? `: ${problems.join('; ')}` : ''}`);
+    }
     const functions = [...found.functions.map((f) => f.address), ...config.movablePeers.filter((p) => !found.functions.some((f) => f.address === p))] as PciAddress[];
     return { name: config.name, address: found.address, functions, config };
   }

@@ -6,10 +6,14 @@ import { describeIssues } from './issues.js';
 
 const requestId = z.union([z.string().max(128), z.number().finite(), z.null()]);
 
+// Params by name are passed on as parsed, not copied: z.record copies into a null-prototype object
+// and leaves a "__proto__" key out, which the method's strict schema must see to refuse it.
+const namedParams = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'expected an object of named params' });
+
 const envelopeSchema = z.strictObject({
   jsonrpc: z.literal('2.0'),
   method: z.string().min(1).max(64),
-  params: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+  params: z.union([namedParams, z.array(z.unknown())]).optional(),
   id: requestId.optional(),
 });
 

@@ -1,14 +1,14 @@
 // The switch history on disk: an append-only JSON Lines file the helper owns, with an in-memory index
 // for queries. Each append is one write of a whole line, then fsync. Opening repairs what a crash can
 // leave (a torn last line) and skips corrupt lines without losing the rest.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { historyEntrySchema, type HistoryEntry } from '../../domain/history/entry.js';
 import { parseHistory, serializeEntry, type SkippedLine, type TornTail } from '../../domain/history/jsonl.js';
 import { matcher, pageHistory, type HistoryFilter, type HistoryPage, type HistoryQuery } from '../../domain/history/query.js';
 import { historyStats, type HistoryStats } from '../../domain/history/stats.js';
-import { fsyncDir, replaceFileAtomic } from './atomic-file.js';
+import { fsyncDir, openAppendNoFollow, readFileNoFollow, replaceFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_HISTORY_FILE = '/var/lib/baton/history.jsonl';
 
@@ -51,10 +51,9 @@ export class HistoryStore {
     private readonly write: (fd: number, bytes: Buffer) => number,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-    const created = openSync(file, 'a', 0o644);
-    closeSync(created);
-    const parsed = parseHistory(readFileSync(file));
-    this.fd = openSync(file, 'a');
+    // Never through a link: a history file replaced by a symlink must not send root's appends elsewhere.
+    this.fd = openAppendNoFollow(file, 0o644);
+    const parsed = parseHistory(readFileNoFollow(file));
     this.size = fstatSync(this.fd).size;
     let torn: HistoryOpenReport['torn'] = null;
     if (parsed.torn) {
@@ -162,7 +161,7 @@ export class HistoryStore {
     replaceFileAtomic(this.file, text);
     // The old descriptor now points at the replaced file; appends must go to the new one.
     closeSync(this.fd);
-    this.fd = openSync(this.file, 'a');
+    this.fd = openAppendNoFollow(this.file, 0o644);
     this.size = Buffer.byteLength(text, 'utf8');
     this.reindex(kept);
     return drop;

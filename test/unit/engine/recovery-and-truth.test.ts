@@ -149,6 +149,18 @@ describe('7 and issue 9 item 9: an absent GPU', () => {
   });
 });
 
+describe('issue 9 item 9: a GPU whose serial cannot be checked', () => {
+  it('status says why it is absent: the match.serial could not be read on the card that may be it', async () => {
+    const h = await fresh();
+    // The simulated cards have no Device Serial Number read: an entry naming one cannot be checked.
+    const config = withGpu(h.sim.config, 'gpu-b', { match: { by: 'ids', vendor: '1234', device: '1111', serial: '00-11-22-33-44-55-66-77' } as never });
+    const after = h.restart(config);
+    const b = statusSchema.parse(await after.service.status()).gpus.find((g) => g.name === 'gpu-b')!;
+    expect(b.owner).toBe('absent');
+    expect(b.reason).toContain(`match.serial 00-11-22-33-44-55-66-77 cannot be checked on ${GPU_B}: its Device Serial Number was not read`);
+  });
+});
+
 describe('issue 9 item 8: the history is an audit trail', () => {
   it('records the peer with every switch, in the journal and the history, and logs one line per switch', async () => {
     const h = await fresh();

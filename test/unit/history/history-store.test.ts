@@ -1,5 +1,5 @@
 // HistoryStore on temp files: round trip, torn last writes, corrupt lines, rotation, rejected appends.
-import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeEntry } from '../../../app/domain/history/jsonl.js';
@@ -60,6 +60,18 @@ describe('HistoryStore append and reopen', () => {
     expect(again.report).toMatchObject({ entries: 2, amended: 1, corrupt: [] });
     expect(again.get(makeEntry(1).id)).toMatchObject({ finalOwner: 'park' });
     expect(again.query().entries.map((e) => e.id)).toEqual([makeEntry(2).id, makeEntry(1).id]);
+  });
+});
+
+describe('HistoryStore and links', () => {
+  it('refuses a history file replaced by a symbolic link, and leaves what it points at untouched', () => {
+    const dir = tempDir();
+    const victim = join(dir, 'shadow');
+    writeFileSync(victim, 'root only\n');
+    const file = join(dir, 'history.jsonl');
+    symlinkSync(victim, file);
+    expect(() => HistoryStore.open(file)).toThrow(/ELOOP/);
+    expect(readFileSync(victim, 'utf8')).toBe('root only\n');
   });
 });
 

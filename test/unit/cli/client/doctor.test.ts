@@ -69,6 +69,25 @@ describe('baton doctor', () => {
     expect(text).toMatch(/helper answers at .* \(version unknown, protocol 2\)/);
   });
 
+  it('shows what the helper could not recover and why it reports a GPU absent', async () => {
+    const m = machine(GPU, { modules: ['vfio', 'vfio_pci', 'vfio_iommu_type1'], cmdline: 'ro intel_iommu=on iommu=pt' });
+    const { socketPath, service } = await startTestDaemon();
+    const status = service.status.bind(service);
+    service.status = async () => {
+      const s = await status();
+      const gpu = s.gpus[0]!;
+      return {
+        ...s,
+        gpus: [{ ...gpu, owner: 'absent', address: null, functions: [], reason: 'match.serial 00-11-22-33-44-55-66-77 cannot be checked on 0000:01:00.0: only root can read it' }],
+        recoveryProblems: ['switch sw-1 of gpu0 was interrupted; moved the journal aside'],
+      };
+    };
+    const { code, findings } = await doctor({ sysRoot: m.sys, procRoot: m.proc, configPath: config(m.dir), socketPath });
+    expect(findings).toContainEqual({ level: 'warning', what: 'the helper could not recover: switch sw-1 of gpu0 was interrupted; moved the journal aside', fix: 'baton status; baton history' });
+    expect(findings).toContainEqual(expect.objectContaining({ level: 'warning', what: 'the helper reports gpu0 absent: match.serial 00-11-22-33-44-55-66-77 cannot be checked on 0000:01:00.0: only root can read it' }));
+    expect(code).toBe(0); // warnings only
+  });
+
   it('exits 1 with a fix for each problem: no IOMMU, no vfio, shared group, no ROM, no helper', async () => {
     const m = machine([...GPU.map((d) => ({ ...d, rom: false })), { address: '0000:00:14.0', group: 1, cls: '0x0c0330' }]);
     const { code, findings, text } = await doctor({ sysRoot: m.sys, procRoot: m.proc, configPath: config(m.dir), socketPath: join(m.dir, 'none.sock') });

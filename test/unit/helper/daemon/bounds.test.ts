@@ -4,7 +4,7 @@
 // a bounded number of log lines, and a client that half-closes still gets its answers.
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startHelper } from '../../../../app/cli/commands/helper.js';
 import { startDaemon } from '../../../../app/helper/daemon/daemon.js';
 import { RpcErrorCode } from '../../../../app/protocol/rpc-errors.js';
@@ -75,19 +75,45 @@ describe('idle and incomplete requests', () => {
     const sock = connect(socketPath);
     let answers = 0;
     let closed = false;
-    sock.on('data', (d) => (answers += d.toString().split('\n').length - 1));
+    let answered: () => void = () => {};
+    sock.on('data', (d) => {
+      answers += d.toString().split('\n').length - 1;
+      answered();
+    });
     sock.on('close', () => (closed = true));
     await new Promise((r) => sock.once('connect', r));
-    // Each write ends one line and starts the next: a line is never open longer than one interval.
-    for (let i = 0; i < 8; i++) {
-      sock.write(`${JSON.stringify({ jsonrpc: '2.0', id: i, method: 'hello' })}\n{"jsonrpc":"2.0",`);
-      await new Promise((r) => setTimeout(r, 100));
-      sock.write(`"id":${100 + i},"method":"hello"}\n`);
+    const answersReach = (n: number) => new Promise<void>((r) => (answered = () => answers >= n && r()));
+    // The line clock is the daemon's setTimeout: faked, so the test moves it, not the machine's load.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // Each write ends one line and starts the next: a line is never open longer than 200 of the
+      // 300 ms, while 8 × 200 ms pass in all.
+      for (let i = 0; i < 8; i++) {
+        let reached = answersReach(2 * i + 1);
+        sock.write(`${JSON.stringify({ jsonrpc: '2.0', id: i, method: 'hello' })}\n{"jsonrpc":"2.0",`);
+        await reached;
+        vi.advanceTimersByTime(200);
+        reached = answersReach(2 * i + 2);
+        sock.write(`"id":${100 + i},"method":"hello"}\n`);
+        await reached;
+      }
+      expect(closed).toBe(false);
+      expect(answers).toBe(16);
+      // The control: a line left open past the limit is closed.
+      const closing = new Promise((r) => sock.once('close', r));
+      sock.write('{"jsonrpc":"2.0",');
+      // Its clock starts when the helper reads the bytes; the test cannot see that, so it moves
+      // the clock on each turn until the helper closes.
+      while (!closed) {
+        vi.advanceTimersByTime(300);
+        await new Promise((r) => setImmediate(r));
+      }
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      sock.destroy();
     }
-    await new Promise((r) => setTimeout(r, 100));
-    expect(closed).toBe(false);
-    expect(answers).toBe(16);
-    sock.destroy();
   });
 
   it('closes an idle connection, but not one subscribed to events', async () => {
@@ -103,7 +129,7 @@ describe('idle and incomplete requests', () => {
 
 describe('connection caps', () => {
   it('answers "busy" (and closes) past the connection cap instead of resetting, and frees the slot on close', async () => {
-    const { socketPath, logs } = await startTestDaemon({ limits: { maxConnections: 3, maxConnectionsPerUid: 100 } });
+    const { socketPath, logs, daemon } = await startTestDaemon({ limits: { maxConnections: 3, maxConnectionsPerUid: 100 } });
     const held: Socket[] = [];
     for (let i = 0; i < 3; i++) {
       const s = connect(socketPath);
@@ -117,7 +143,8 @@ describe('connection caps', () => {
     expect(refused.messages).toEqual([{ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.Busy, message: 'busy: the helper serves 3 connections already (limit 3); try again shortly' } }]);
     expect(logs.join('\n')).toMatch(/busy: refused pid \d+ of uid \d+/);
     held.pop()!.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    // The slot is free once the helper has seen the close, however long that takes here.
+    while (daemon.connections() > 2) await new Promise((r) => setTimeout(r, 10));
     expect((await exchange(socketPath, request(10, 'hello'), 1)).messages[0]?.result).toBeDefined();
     for (const s of held) s.destroy();
   });

@@ -7,8 +7,9 @@ import { cleanup, startTestDaemon } from './harness.js';
 
 afterEach(cleanup);
 
+// Waits for a state, however long the machine takes (the test's own timeout is the bound).
 const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
 };
 
 describe('helper events', () => {

@@ -10,6 +10,8 @@ export class FakeService implements BatonService {
   readonly entries: Record<string, unknown>[] = [];
   /** How long each switch takes; a few ms unless a test needs it longer. */
   switchDelayMs = 2;
+  /** Set by a test that must hold switches in flight: each switch waits for it instead of the delay. */
+  gate: Promise<void> | null = null;
   historyCalls = 0;
   findings: string[] = [];
   private readonly listeners = new Set<(event: ServiceEvent) => void>();
@@ -31,7 +33,7 @@ export class FakeService implements BatonService {
     const startedAt = new Date().toISOString();
     this.emit({ kind: 'switch-started', switchId, gpu: request.gpu, from, to: request.target, requestedBy: request.requestedBy });
     this.emit({ kind: 'step-started', switchId, step: 'claim', detail: 'to vfio-pci', at: startedAt });
-    await new Promise((resolve) => setTimeout(resolve, this.switchDelayMs));
+    await (this.gate ?? new Promise((resolve) => setTimeout(resolve, this.switchDelayMs)));
     this.emit({ kind: 'step-ended', switchId, step: 'claim', outcome: failed ? 'failed' : 'ok', ms: 2, ...(failed ? { error: 'device busy' } : {}) });
     if (!failed) this.owner = request.target;
     const outcome = failed ? 'rolled-back' : 'succeeded';

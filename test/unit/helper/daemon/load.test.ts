@@ -27,13 +27,38 @@ describe('helper under load', () => {
   });
 
   it('answers "busy" beyond the in-flight limit of one connection, and serves the rest', async () => {
-    const { socketPath } = await startTestDaemon({ limits: { maxInFlight: 10 } });
+    const { socketPath, service } = await startTestDaemon({ limits: { maxInFlight: 10 } });
+    // Every switch waits until the test lets it go: the ten in flight stay in flight.
+    let release!: () => void;
+    service.gate = new Promise<void>((r) => (release = r));
     const client = await connectHelper(socketPath);
-    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => client.call('switch', { gpu: 'gpu0', target: 'win', requestedBy: 'cli' })));
-    const refused = outcomes.filter((o) => o.status === 'rejected');
-    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(10);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(String((refused[0] as PromiseRejectedResult).reason.message)).toContain('too many requests in flight');
+    const refused: Error[] = [];
+    let settledRefusals!: () => void;
+    const allRequestsSeen = new Promise<void>((r) => (settledRefusals = r));
+    const seen = () => service.calls.length + refused.length === 30 && settledRefusals();
+    service.subscribe((e) => e.kind === 'switch-started' && seen());
+    const calls = Array.from({ length: 30 }, () =>
+      client.call('switch', { gpu: 'gpu0', target: 'win', requestedBy: 'cli' }).then(
+        (result) => result,
+        (err: Error) => {
+          refused.push(err);
+          seen();
+          return null;
+        },
+      ),
+    );
+    // Each request either reached the service (and is held there) or was answered at once.
+    await allRequestsSeen;
+    expect(service.calls).toHaveLength(10);
+    expect(refused).toHaveLength(20);
+    for (const err of refused) expect(err.message).toContain('too many requests in flight on this connection (limit 10)');
+    release();
+    const answers = (await Promise.all(calls)).filter((r) => r !== null);
+    expect(answers).toHaveLength(10);
+    for (const r of answers) expect(r.outcome).toBe('succeeded');
+    // The slots are free again: the same connection is served.
+    service.gate = null;
+    expect((await client.call('switch', { gpu: 'gpu0', target: 'host', requestedBy: 'cli' })).outcome).toBe('succeeded');
     expect((await client.call('hello')).protocol).toBe(2);
     client.close();
   });

@@ -85,6 +85,27 @@ describe('helper requests', () => {
     await stillServes(socketPath);
   });
 
+  // Found by the helper-request fuzz (seed 862400886, path "1783"): the envelope copied params
+  // through z.record, which leaves "__proto__" out, so the method's strict schema never saw it.
+  it('refuses a "__proto__" key in params like any other unknown key, before the service sees it', async () => {
+    const { socketPath, service } = await startTestDaemon();
+    const { messages } = await exchange(
+      socketPath,
+      '{"jsonrpc":"2.0","id":1,"method":"history","params":{"gpu":"gpu0","x":1}}\n' +
+        '{"jsonrpc":"2.0","id":2,"method":"history","params":{"gpu":"gpu0","__proto__":-2}}\n' +
+        '{"jsonrpc":"2.0","id":3,"method":"switch","params":{"gpu":"gpu0","target":"win","requestedBy":"cli","__proto__":{"admin":true}}}\n',
+      3,
+    );
+    const byId = new Map(messages.map((m) => [m.id, errorOf(m)]));
+    expect(byId.get(1)).toMatchObject({ code: RpcErrorCode.InvalidParams, message: expect.stringContaining('"x"') });
+    expect(byId.get(2)).toMatchObject({ code: RpcErrorCode.InvalidParams, message: expect.stringContaining('"__proto__"') });
+    expect(byId.get(3)).toMatchObject({ code: RpcErrorCode.InvalidParams, message: expect.stringContaining('"__proto__"') });
+    expect(service.historyCalls).toBe(0);
+    expect(service.calls).toHaveLength(0);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    await stillServes(socketPath);
+  });
+
   it('answers malformed JSON, a non-request and a batch, and keeps the connection', async () => {
     const { socketPath } = await startTestDaemon();
     const { messages, closed } = await exchange(socketPath, '{"jsonrpc":"2.0",\n' + '{"id":5,"method":7}\n' + '[1,2]\n' + request(6, 'status'), 4);
@@ -156,7 +177,8 @@ describe('helper requests', () => {
     const { socketPath, daemon } = await startTestDaemon();
     await Promise.all(Array.from({ length: 20 }, () => exchange(socketPath, request(1, 'switch', { gpu: 'gpu0', target: 'win', requestedBy: 'cli' }), 0)));
     await stillServes(socketPath);
-    await new Promise((r) => setTimeout(r, 20));
+    // Every vanished client is let go once the helper has seen it close (the test's timeout bounds the wait).
+    while (daemon.connections() > 0) await new Promise((r) => setTimeout(r, 10));
     expect(daemon.connections()).toBe(0);
   });
 });
