@@ -50,6 +50,8 @@ export async function startSimulatedHelper(options: { historyMaxEntries?: number
         return service;
       },
       simulatedConfig: () => config,
+      // The desk, as `baton helper` serves it (app/cli/main.ts).
+      desk: async (svc, c, about) => (await import('../../../app/helper/desk/index.js')).createDesk(svc, c, about),
     },
     (line) => {
       logs.push(line);
