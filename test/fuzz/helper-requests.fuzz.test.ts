@@ -9,6 +9,7 @@ import { MAX_LINE_BYTES } from '../../app/protocol/helper-protocol.js';
 import { RpcErrorCode } from '../../app/protocol/rpc-errors.js';
 import { startSimulatedHelper, type HelperUnderTest } from './lib/helper-under-test.js';
 import { mib, sampleMemory } from './lib/memory.js';
+import { DESK_NOTIFICATION } from '../../app/protocol/desk.js';
 import { idKey, judgeEvent, lines, modelBytes, type Expectation } from './lib/requests.js';
 import { checkAsync, FULL } from './lib/runs.js';
 import { Wire, type WireMessage } from './lib/wire.js';
@@ -54,7 +55,7 @@ class Ledger {
     for (; this.seen < messages.length; this.seen++) {
       const m = messages[this.seen]!;
       if (m.jsonrpc !== '2.0') this.problems.push(`a message without jsonrpc 2.0: ${JSON.stringify(m).slice(0, 200)}`);
-      if (m.method === 'event') {
+      if (m.method === 'event' || m.method === DESK_NOTIFICATION) {
         const p = judgeEvent(m);
         if (p) this.problems.push(p);
         continue;

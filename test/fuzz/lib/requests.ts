@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { findGpu, resolveTarget, type BatonConfig } from '../../../app/domain/config/index.js';
 import { OUTCOMES, REQUESTERS } from '../../../app/domain/history/entry.js';
+import { DESK_NOTIFICATION, deskEventSchema } from '../../../app/protocol/desk.js';
 import { helperMethods, isMethodName, MAX_LINE_BYTES, METHOD_NAMES, serviceEventSchema } from '../../../app/protocol/helper-protocol.js';
 import { RpcErrorCode } from '../../../app/protocol/rpc-errors.js';
 import type { WireMessage } from './wire.js';
@@ -240,11 +241,11 @@ export function modelBytes(bytes: Uint8Array, config: BatonConfig, uid: number):
   }
 }
 
-/** An `event` notification must be one the protocol allows. */
+/** An `event` notification (after subscribe) or a `desk` one (after desk.subscribe) must be one the protocol allows. */
 export function judgeEvent(m: WireMessage): string | null {
   if (m.id !== undefined) return 'an event with an id';
-  const e = serviceEventSchema.safeParse(m.params);
-  return e.success ? null : `an event the protocol does not allow: ${JSON.stringify(m.params).slice(0, 200)}`;
+  const e = (m.method === DESK_NOTIFICATION ? deskEventSchema : serviceEventSchema).safeParse(m.params);
+  return e.success ? null : `a ${String(m.method)} notification the protocol does not allow: ${JSON.stringify(m.params).slice(0, 200)}`;
 }
 
 export const idKey = (id: unknown) => JSON.stringify(id ?? null);
