@@ -9,6 +9,7 @@ import { checkConfigFileOwnership, ConfigReadError, loadConfigFile } from '../..
 import { SYSTEM_ACCOUNT_FILES, type AccountFiles } from '../../helper/daemon/accounts.js';
 import { connectHelper } from '../../protocol/helper-client.js';
 import { accountErrors, describeMatch, locateGpu, setAsideJournals } from './machine-checks.js';
+import { checkInputs } from './input-checks.js';
 
 export interface Finding {
   level: 'ok' | 'warning' | 'error';
@@ -168,6 +169,7 @@ export async function runDoctorChecks(paths: DoctorPaths): Promise<Finding[]> {
     ...configFindings,
     ...(config ? checkState(config, paths.configPath, paths.accountFiles) : []),
     ...(config?.gpus ?? []).flatMap((gpu) => checkGpu(paths, gpu)),
+    ...(config ? checkInputs(config) : []),
     ...(await checkHelper(paths.socketPath)),
   ];
 }
