@@ -26,7 +26,10 @@ export interface SocketLike {
 
 export interface WsClientOptions {
   url: string;
-  /** The token `baton ui` printed; sent only as the subprotocol baton.token.<token>, never in the URL. */
+  /**
+   * The token `baton ui` printed; sent only as the subprotocol baton.token.<token>, never in the URL.
+   * null: the page found none, so it is "not allowed" at once (baton ui would refuse every try).
+   */
   token?: string | null;
   makeSocket?: (url: string, protocols: string[]) => SocketLike;
   /** Reconnect delays in ms (the last one repeats). */
@@ -115,6 +118,10 @@ export class WsDeskClient implements DeskClient {
   // --- internals ---
 
   private connect(): void {
+    if (this.options.token === null) {
+      this.setState({ kind: 'not-allowed', message: 'This page has no token: open the URL that baton ui printed (it ends in #token=…).' });
+      return;
+    }
     let socket: SocketLike;
     try {
       socket = this.makeSocket(this.options.url, subprotocolsFor(this.options.token));

@@ -36,7 +36,7 @@ function answer(socket: WebSocket, id: number, result: unknown): void {
   socket.send(JSON.stringify({ jsonrpc: '2.0', id, result }));
 }
 
-function client(url: string, token: string | null = null): { c: WsDeskClient; states: ConnectionState[]; events: DeskEvent[] } {
+function client(url: string, token?: string | null): { c: WsDeskClient; states: ConnectionState[]; events: DeskEvent[] } {
   const c = new WsDeskClient({ url, token, makeSocket: (u, p) => new WebSocket(u, p) as unknown as SocketLike, backoffMs: [20] });
   clients.push(c);
   const states: ConnectionState[] = [];
@@ -171,6 +171,14 @@ describe('WsDeskClient', () => {
       { url: '/ws', protocols: 'baton.v1,baton.token.T0k3n-_x' },
     ]);
     expect(sockets.at(-1)!.protocol).toBe('baton.v1');
+  });
+
+  it('a page without a token is "not allowed" at once and tries nothing', async () => {
+    const { url, upgrades } = await bridge(() => {});
+    const { states } = client(url, null);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(states).toEqual([{ kind: 'connecting', attempt: 0 }, { kind: 'not-allowed', message: expect.stringContaining('#token=') }]);
+    expect(upgrades).toEqual([]);
   });
 
   it('finds the socket on the page origin, with no token in its URL', () => {
