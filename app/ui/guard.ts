@@ -1,6 +1,9 @@
-// Who may use `baton ui`: a request must name this server in Host (a rebinding page cannot), come
-// from this server's own origin when it says where it comes from (a foreign page cannot), and carry
-// the token: in the cookie the token URL sets, an Authorization header, or a WebSocket subprotocol.
+// Who may use `baton ui`: a request must name this server in Host (a rebinding page cannot) and come
+// from this server's own origin when it says where it comes from (a foreign page cannot). The
+// WebSocket, the only thing that reaches the helper, also needs the token, and only as a subprotocol
+// ("baton.token.<token>"): never in a cookie (browsers share cookies between the ports of a host,
+// so another local user's server on 127.0.0.1 would receive it) and never in a URL (URLs land in
+// logs). The page reads it from the URL fragment, which no browser sends to any server.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { authorityOf, isLoopback } from './listen-address.js';
@@ -14,7 +17,6 @@ export type Verdict = { ok: true } | { ok: false; status: 401 | 403; reason: str
 export class RequestGuard {
   readonly hosts: ReadonlySet<string>;
   readonly origins: ReadonlySet<string>;
-  readonly cookieName: string;
 
   constructor(private readonly token: string, host: string, port: number) {
     const names = [authorityOf(host, port)];
@@ -22,8 +24,6 @@ export class RequestGuard {
     if (isLoopback(host)) names.push(`localhost:${port}`);
     this.hosts = new Set(names);
     this.origins = new Set(names.map((n) => `http://${n}`));
-    // Cookies are shared between ports of one host; the port in the name keeps two instances apart.
-    this.cookieName = `baton_ui_${port}`;
   }
 
   matches(candidate: string | undefined | null): boolean {
@@ -46,29 +46,13 @@ export class RequestGuard {
     return { ok: true };
   }
 
-  /** The token from the cookie or an Authorization: Bearer header. */
-  checkToken(req: IncomingMessage, extra?: string | null): Verdict {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const cookie = cookieValue(req.headers.cookie, this.cookieName);
-    const offered = [bearer, cookie, extra].filter((t): t is string => typeof t === 'string' && t.length > 0);
-    if (!offered.length) return { ok: false, status: 401, reason: 'refused: no token; open the URL `baton ui` printed' };
-    if (!offered.some((t) => this.matches(t))) return { ok: false, status: 403, reason: 'refused: wrong token; open the URL `baton ui` printed' };
+  /** The token a WebSocket upgrade offers as its subprotocol: the only place it is taken from. */
+  checkToken(req: IncomingMessage): Verdict {
+    const offered = tokenFromSubprotocols(req.headers['sec-websocket-protocol']);
+    if (!offered) return { ok: false, status: 401, reason: 'refused: no token (offer the subprotocol baton.token.<token>); open the URL `baton ui` printed' };
+    if (!this.matches(offered)) return { ok: false, status: 403, reason: 'refused: wrong token; open the URL `baton ui` printed' };
     return { ok: true };
   }
-
-  /** The Set-Cookie that lets the browser come back without the token in the URL. */
-  cookie(): string {
-    return `${this.cookieName}=${this.token}; Path=/; HttpOnly; SameSite=Strict`;
-  }
-}
-
-function cookieValue(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
 }
 
 /** The token offered as a subprotocol ("baton.token.<token>"), if any. */

@@ -1,12 +1,14 @@
 // `baton ui`'s server: the built renderer over HTTP and the helper protocol over a WebSocket at /ws,
-// both behind the same checks (guard.ts), both bounded, on one address (127.0.0.1 by default).
+// both behind the Host and Origin checks (guard.ts), both bounded, on one address (127.0.0.1 by
+// default). The files hold no secret and are served to anyone who names this server; the WebSocket
+// takes the token, as a subprotocol only.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_LINE_BYTES } from '../protocol/helper-protocol.js';
 import { bridgeSocket, DEFAULT_BRIDGE_LIMITS, type BridgeLimits } from './bridge.js';
-import { BRIDGE_SUBPROTOCOL, RequestGuard, tokenFromSubprotocols } from './guard.js';
+import { BRIDGE_SUBPROTOCOL, RequestGuard } from './guard.js';
 import { authorityOf, DEFAULT_LISTEN, type ListenAddress } from './listen-address.js';
 import { StaticFiles } from './static-files.js';
 
@@ -29,7 +31,7 @@ export interface UiOptions {
 }
 
 export interface UiServer {
-  /** The URL to open, token included: http://127.0.0.1:PORT/?token=... */
+  /** The URL to open, the token in its fragment (never sent to a server): http://127.0.0.1:PORT/#token=... */
   url: string;
   /** The origin without the token. */
   origin: string;
@@ -59,7 +61,7 @@ function securityHeaders(authority: string): Record<string, string> {
     'X-Frame-Options': 'DENY',
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Resource-Policy': 'same-origin',
-    // The token page and everything behind it: nothing of it in a cache.
+    // The desk and everything behind it: nothing of it in a cache.
     'Cache-Control': 'no-store',
   };
 }
@@ -85,15 +87,8 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     if (!place.ok) return refuse(res, place.status, place.reason);
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, `refused: ${req.method} (only GET and HEAD)`);
     const url = new URL(req.url ?? '/', 'http://local');
-    const offered = url.searchParams.get('token');
-    if (offered !== null) {
-      if (!g.matches(offered)) return refuse(res, 403, 'refused: wrong token; open the URL `baton ui` printed');
-      // The token leaves the address bar at once: from here on the browser sends the cookie.
-      res.writeHead(303, { ...headers, 'Set-Cookie': g.cookie(), Location: url.pathname });
-      return res.end();
-    }
-    const auth = g.checkToken(req);
-    if (!auth.ok) return refuse(res, auth.status, auth.reason);
+    // An old-style URL (?token=) has already put the token where logs see it: say where it goes now.
+    if (url.searchParams.has('token')) return refuse(res, 400, 'refused: the token goes in the URL fragment (#token=...), never in the query; open the URL `baton ui` printed');
     const answer = files.read(url.pathname);
     res.writeHead(answer.status, { ...headers, 'Content-Type': answer.type, 'Content-Length': String(answer.body.length) });
     res.end(req.method === 'HEAD' ? undefined : answer.body);
@@ -124,7 +119,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     if (new URL(req.url ?? '/', 'http://local').pathname !== WS_PATH) return deny(404, `no WebSocket here; it is at ${WS_PATH}`);
     const place = g.checkPlace(req, true);
     if (!place.ok) return deny(place.status, place.reason);
-    const auth = g.checkToken(req, tokenFromSubprotocols(req.headers['sec-websocket-protocol']) ?? new URL(req.url ?? '/', 'http://local').searchParams.get('token'));
+    const auth = g.checkToken(req);
     if (!auth.ok) return deny(auth.status, auth.reason);
     if (wss.clients.size >= maxClients) return deny(503, `refused: ${maxClients} desk connections are open already`);
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -147,7 +142,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   if (!files.built) log(`the renderer is not built (${options.distDir}); serving a page that says so`);
 
   return {
-    url: `http://${authority}/?token=${token}`,
+    url: `http://${authority}/#token=${token}`,
     origin: `http://${authority}`,
     token,
     host: listen.host,

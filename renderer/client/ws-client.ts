@@ -26,7 +26,12 @@ export interface SocketLike {
 
 export interface WsClientOptions {
   url: string;
-  makeSocket?: (url: string) => SocketLike;
+  /**
+   * The token `baton ui` printed; sent only as the subprotocol baton.token.<token>, never in the URL.
+   * null: the page found none, so it is "not allowed" at once (baton ui would refuse every try).
+   */
+  token?: string | null;
+  makeSocket?: (url: string, protocols: string[]) => SocketLike;
   /** Reconnect delays in ms (the last one repeats). */
   backoffMs?: readonly number[];
 }
@@ -49,20 +54,20 @@ export class WsDeskClient implements DeskClient {
   private subscribedSnapshot: DeskSnapshot | null = null;
   /** The error the bridge announced (id null) just before it closed: says why the connection ends. */
   private lastSocketError: { code: number | undefined; message: string } | null = null;
-  private readonly makeSocket: (url: string) => SocketLike;
+  private readonly makeSocket: (url: string, protocols: string[]) => SocketLike;
   private readonly backoff: readonly number[];
 
   constructor(private readonly options: WsClientOptions) {
-    this.makeSocket = options.makeSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
+    this.makeSocket = options.makeSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike);
     this.backoff = options.backoffMs ?? [250, 500, 1000, 2000, 5000];
   }
 
   /**
-   * The client for the page `baton ui` served: the token comes from the URL (#token=… or ?token=…)
-   * and the socket lives at /ws on the same origin.
+   * The client for the page `baton ui` served: the token comes from the URL fragment (#token=…, kept
+   * for reloads in this tab's sessionStorage) and the socket lives at /ws on the same origin.
    */
-  static fromLocation(location: Pick<Location, 'protocol' | 'host' | 'hash' | 'search'>): WsDeskClient {
-    return new WsDeskClient({ url: wsUrlFor(location) });
+  static fromLocation(location: PageLocation, storage: Storage, history: Pick<History, 'replaceState' | 'state'>): WsDeskClient {
+    return new WsDeskClient({ url: wsUrlFor(location), token: takeToken(location, storage, history) });
   }
 
   connection(): ConnectionState {
@@ -113,9 +118,13 @@ export class WsDeskClient implements DeskClient {
   // --- internals ---
 
   private connect(): void {
+    if (this.options.token === null) {
+      this.setState({ kind: 'not-allowed', message: 'This page has no token: open the URL that baton ui printed (it ends in #token=…).' });
+      return;
+    }
     let socket: SocketLike;
     try {
-      socket = this.makeSocket(this.options.url);
+      socket = this.makeSocket(this.options.url, subprotocolsFor(this.options.token));
     } catch (err) {
       this.setState({ kind: 'error', message: `cannot open the WebSocket: ${(err as Error).message}` });
       return;
@@ -237,11 +246,47 @@ export class WsDeskClient implements DeskClient {
   }
 }
 
-/** ws(s)://host/ws?token=… for the page at this location (token from #token=… or ?token=…). */
-export function wsUrlFor(location: Pick<Location, 'protocol' | 'host' | 'hash' | 'search'>): string {
-  const fromHash = new URLSearchParams(location.hash.replace(/^#/, '')).get('token');
-  const fromQuery = new URLSearchParams(location.search).get('token');
-  const token = fromHash ?? fromQuery ?? '';
+export type PageLocation = Pick<Location, 'protocol' | 'host' | 'pathname' | 'search' | 'hash'>;
+
+/** Where this tab keeps the token: sessionStorage is per origin (port included) and per tab. */
+export const TOKEN_STORAGE_KEY = 'baton.token';
+/** The subprotocol the bridge answers with; the token rides next to it. */
+export const BRIDGE_SUBPROTOCOL = 'baton.v1';
+export const TOKEN_SUBPROTOCOL_PREFIX = 'baton.token.';
+
+/**
+ * The token for this page: from the fragment `baton ui` printed (#token=…), which is then stored
+ * for reloads and removed from the address bar (and so from the history and from screenshots);
+ * else the one stored by an earlier load in this tab; else null.
+ */
+export function takeToken(location: PageLocation, storage: Pick<Storage, 'getItem' | 'setItem'>, history: Pick<History, 'replaceState' | 'state'>): string | null {
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const fromUrl = fragment.get('token');
+  if (fromUrl) {
+    try {
+      storage.setItem(TOKEN_STORAGE_KEY, fromUrl);
+    } catch {
+      // Storage refused (private mode, quota): this load still works, a reload will not.
+    }
+    fragment.delete('token');
+    const rest = fragment.toString();
+    history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+    return fromUrl;
+  }
+  try {
+    return storage.getItem(TOKEN_STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** What the socket offers: the bridge's protocol, and the token when there is one. */
+export function subprotocolsFor(token: string | null | undefined): string[] {
+  return token ? [BRIDGE_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [BRIDGE_SUBPROTOCOL];
+}
+
+/** ws(s)://host/ws for the page at this location; the token is never put in it. */
+export function wsUrlFor(location: Pick<Location, 'protocol' | 'host'>): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  return `${scheme}//${location.host}/ws`;
 }

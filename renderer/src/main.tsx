@@ -12,5 +12,5 @@ declare global {
   }
 }
 
-const client: DeskClient = window.batonDesk ?? WsDeskClient.fromLocation(window.location);
+const client: DeskClient = window.batonDesk ?? WsDeskClient.fromLocation(window.location, window.sessionStorage, window.history);
 createRoot(document.getElementById('root')!).render(<App client={client} />);

@@ -66,6 +66,9 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
     const box = await page.getByTestId('desk-picture').locator('[data-connector="card1-Virtual-2"] rect').evaluate((r) => ({ w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) }));
     expect(box.w / box.h).toBeCloseTo(1920 / 1080, 2);
     expect(await page.getByRole('status', { name: /Connection: Connected/ }).count()).toBe(1);
+    // The token left the address bar (and so the history), and no cookie carries it.
+    expect(page.url()).toBe(`${desk.origin}/`);
+    expect(await page.context().cookies()).toEqual([]);
   });
 
   it('a click starts a switch whose steps show live, then the owner, the picture and the history change', async () => {
@@ -144,6 +147,29 @@ describe.skipIf(blocker !== null)('the desk in Chromium against a real simulated
     await page.emulateMedia({ colorScheme: 'light' });
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
     expect(problems).toEqual([]);
+  });
+
+  it('a reload keeps the desk (the token from this tab\'s sessionStorage); a tab without the token is refused', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await tab.goto(desk.url);
+    await tab.getByRole('article', { name: 'gpu-a' }).waitFor();
+    expect(tab.url()).toBe(`${desk.origin}/`);
+    await tab.reload();
+    await tab.getByRole('status', { name: /Connection: Connected/ }).waitFor();
+    expect(await tab.getByRole('article').count()).toBe(2);
+    expect(await tab.context().cookies()).toEqual([]);
+    await tab.close();
+    // A fresh context: same origin, no fragment, nothing stored. The page loads (it holds no
+    // secret) and says the token is missing; the WebSocket is never opened.
+    const context = await browser.newContext();
+    const bare = await context.newPage();
+    const upgrades: string[] = [];
+    bare.on('websocket', (ws) => upgrades.push(ws.url()));
+    await bare.goto(`${desk.origin}/`);
+    await bare.getByRole('heading', { name: 'Not allowed to talk to the helper' }).waitFor();
+    expect(await bare.getByText('#token=').count()).toBeGreaterThan(0);
+    expect(upgrades).toEqual([]);
+    await context.close();
   });
 
   it('every action works from the keyboard alone', async () => {

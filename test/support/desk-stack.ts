@@ -34,10 +34,11 @@ export interface CliRun {
 }
 
 export interface DeskStack {
-  /** The first line `baton ui` printed: http://127.0.0.1:PORT/?token=T */
+  /** The first line `baton ui` printed: http://127.0.0.1:PORT/#token=T */
   url: string;
   /** http://127.0.0.1:PORT */
   origin: string;
+  /** The token from the URL's fragment: offered as the WebSocket subprotocol baton.token.T. */
   token: string;
   /** The helper socket. */
   socketPath: string;
@@ -151,7 +152,7 @@ export async function startDeskStack(options: DeskStackOptions = {}): Promise<De
     return {
       url,
       origin: parsed.origin,
-      token: parsed.searchParams.get('token') ?? '',
+      token: new URLSearchParams(parsed.hash.slice(1)).get('token') ?? '',
       socketPath,
       dir,
       sim,

@@ -1,7 +1,8 @@
 // `baton ui`: serves the desk to a browser, as the user, bridging to the helper socket. The first
-// line it prints is the URL to open (token included); everything else goes to stderr.
+// line it prints is the URL to open (the token in its fragment); everything else goes to stderr.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { openDesk, type LaunchPage, type Opener } from '../../ui/launch-page.js';
 import { DEFAULT_LISTEN, parseListenAddress } from '../../ui/listen-address.js';
 import { defaultDistDir } from '../../ui/package-root.js';
 import { UserError } from '../output.js';
@@ -14,14 +15,14 @@ export interface UiCommandOptions {
   dist?: string;
 }
 
-/** Opens the URL in the desktop's browser; argv, never a shell line. */
-function openInBrowser(url: string): void {
-  const child = spawn('xdg-open', [url], { stdio: 'ignore', detached: true });
+/** Opens a path in the desktop's browser with xdg-open; argv, never a shell line. */
+export const xdgOpen: Opener = (argv) => {
+  const child = spawn('xdg-open', [...argv], { stdio: 'ignore', detached: true });
   child.on('error', (err: NodeJS.ErrnoException) => {
     process.stderr.write(`baton ui: cannot open a browser (xdg-open: ${err.code === 'ENOENT' ? 'not installed' : err.message}); open the URL above yourself\n`);
   });
   child.unref();
-}
+};
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -30,7 +31,7 @@ function untilSignal(): Promise<void> {
   });
 }
 
-export async function runUi(opts: UiCommandOptions): Promise<void> {
+export async function runUi(opts: UiCommandOptions, opener: Opener = xdgOpen): Promise<void> {
   let listen = DEFAULT_LISTEN;
   try {
     if (opts.listen !== undefined) listen = parseListenAddress(opts.listen);
@@ -49,9 +50,21 @@ export async function runUi(opts: UiCommandOptions): Promise<void> {
   });
   process.stdout.write(`${ui.url}\n`);
   process.stderr.write(`baton ui: serving the desk on ${ui.origin} for the helper at ${opts.socket}; Ctrl-C stops it\n`);
-  if (opts.open) openInBrowser(ui.url);
-  await untilSignal();
-  await ui.close();
+  // The opener gets a page that leads to the URL, never the URL: argv is readable by every user.
+  let page: LaunchPage | null = null;
+  if (opts.open) {
+    try {
+      page = openDesk(ui.url, opener);
+    } catch (err) {
+      process.stderr.write(`baton ui: cannot open a browser (${(err as Error).message}); open the URL above yourself\n`);
+    }
+  }
+  try {
+    await untilSignal();
+  } finally {
+    page?.remove();
+    await ui.close();
+  }
 }
 
 export function registerUi(program: Command): void {

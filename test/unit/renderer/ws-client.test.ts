@@ -3,7 +3,7 @@
 // how it reads each way a connection ends, and that it reconnects.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CLOSE_HELPER_DOWN, CLOSE_NOT_ALLOWED, WsDeskClient, wsUrlFor, type SocketLike } from '../../../renderer/client/ws-client';
+import { CLOSE_HELPER_DOWN, CLOSE_NOT_ALLOWED, TOKEN_STORAGE_KEY, takeToken, WsDeskClient, wsUrlFor, type PageLocation, type SocketLike } from '../../../renderer/client/ws-client';
 import type { ConnectionState, DeskEvent } from '../../../renderer/client/types';
 import { fakeDesk, fakeHistory } from '../../../renderer/client/fake-desk';
 
@@ -16,25 +16,28 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
 });
 
-async function bridge(handler: Handler): Promise<{ url: string; server: WebSocketServer; sockets: WebSocket[] }> {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+async function bridge(handler: Handler): Promise<{ url: string; server: WebSocketServer; sockets: WebSocket[]; upgrades: { url: string; protocols: string }[] }> {
+  // Answers with baton.v1 as baton ui does (a browser drops a socket whose answer names none it offered).
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (p) => (p.has('baton.v1') ? 'baton.v1' : false) });
   servers.push(server);
   const sockets: WebSocket[] = [];
-  server.on('connection', (socket) => {
+  const upgrades: { url: string; protocols: string }[] = [];
+  server.on('connection', (socket, req) => {
+    upgrades.push({ url: req.url ?? '', protocols: String(req.headers['sec-websocket-protocol'] ?? '') });
     sockets.push(socket);
     socket.on('message', (data) => handler(JSON.parse(String(data)), socket));
   });
   await new Promise((r) => server.once('listening', r));
   const { port } = server.address() as { port: number };
-  return { url: `ws://127.0.0.1:${port}/ws`, server, sockets };
+  return { url: `ws://127.0.0.1:${port}/ws`, server, sockets, upgrades };
 }
 
 function answer(socket: WebSocket, id: number, result: unknown): void {
   socket.send(JSON.stringify({ jsonrpc: '2.0', id, result }));
 }
 
-function client(url: string): { c: WsDeskClient; states: ConnectionState[]; events: DeskEvent[] } {
-  const c = new WsDeskClient({ url, makeSocket: (u) => new WebSocket(u) as unknown as SocketLike, backoffMs: [20] });
+function client(url: string, token?: string | null): { c: WsDeskClient; states: ConnectionState[]; events: DeskEvent[] } {
+  const c = new WsDeskClient({ url, token, makeSocket: (u, p) => new WebSocket(u, p) as unknown as SocketLike, backoffMs: [20] });
   clients.push(c);
   const states: ConnectionState[] = [];
   const events: DeskEvent[] = [];
@@ -153,9 +156,77 @@ describe('WsDeskClient', () => {
     expect(states.at(-1)).toEqual({ kind: 'not-allowed', message: 'uid 1000 may not use the helper' });
   });
 
-  it('finds the socket on the page origin, token from the fragment or the query', () => {
-    expect(wsUrlFor({ protocol: 'http:', host: '127.0.0.1:4711', hash: '#token=a%2Bb', search: '' })).toBe('ws://127.0.0.1:4711/ws?token=a%2Bb');
-    expect(wsUrlFor({ protocol: 'https:', host: 'desk:1', hash: '', search: '?token=x' })).toBe('wss://desk:1/ws?token=x');
-    expect(wsUrlFor({ protocol: 'http:', host: 'h:1', hash: '', search: '' })).toBe('ws://h:1/ws');
+  it('offers the token as a subprotocol next to baton.v1, never in the URL, on every connection', async () => {
+    let connections = 0;
+    const { url, upgrades, sockets } = await bridge((msg, socket) => {
+      if (msg.method !== 'desk.subscribe') return;
+      connections++;
+      if (connections === 1) socket.close(CLOSE_HELPER_DOWN, 'helper restarting');
+      else answer(socket, msg.id, { subscribed: true, snapshot: fakeDesk() });
+    });
+    const { states } = client(url, 'T0k3n-_x');
+    await until(() => states.at(-1)?.kind === 'connected');
+    expect(upgrades).toEqual([
+      { url: '/ws', protocols: 'baton.v1,baton.token.T0k3n-_x' },
+      { url: '/ws', protocols: 'baton.v1,baton.token.T0k3n-_x' },
+    ]);
+    expect(sockets.at(-1)!.protocol).toBe('baton.v1');
+  });
+
+  it('a page without a token is "not allowed" at once and tries nothing', async () => {
+    const { url, upgrades } = await bridge(() => {});
+    const { states } = client(url, null);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(states).toEqual([{ kind: 'connecting', attempt: 0 }, { kind: 'not-allowed', message: expect.stringContaining('#token=') }]);
+    expect(upgrades).toEqual([]);
+  });
+
+  it('finds the socket on the page origin, with no token in its URL', () => {
+    expect(wsUrlFor({ protocol: 'http:', host: '127.0.0.1:4711' })).toBe('ws://127.0.0.1:4711/ws');
+    expect(wsUrlFor({ protocol: 'https:', host: 'desk:1' })).toBe('wss://desk:1/ws');
+  });
+});
+
+describe('the token of the page', () => {
+  function page(hash: string, search = '') {
+    const location: PageLocation = { protocol: 'http:', host: '127.0.0.1:4711', pathname: '/', search, hash };
+    const stored = new Map<string, string>();
+    const storage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => void stored.set(k, v) };
+    const replaced: string[] = [];
+    const history = { state: { keep: 1 }, replaceState: (state: unknown, _t: string, url?: string | URL | null) => {
+      expect(state).toEqual({ keep: 1 });
+      replaced.push(String(url));
+    } };
+    return { location, storage, stored, history, replaced };
+  }
+
+  it('takes it from the fragment, keeps it for a reload in this tab, and removes it from the address bar', () => {
+    const p = page('#token=a%2Bb_c-');
+    expect(takeToken(p.location, p.storage, p.history)).toBe('a+b_c-');
+    expect(p.stored.get(TOKEN_STORAGE_KEY)).toBe('a+b_c-');
+    expect(p.replaced).toEqual(['/']);
+    // The reload: the address bar has no token any more; the stored one serves.
+    const reload = { ...p.location, hash: '' };
+    expect(takeToken(reload, p.storage, p.history)).toBe('a+b_c-');
+    expect(p.replaced).toEqual(['/']);
+  });
+
+  it('keeps the rest of the fragment and the query, and drops only the token', () => {
+    const p = page('#view=history&token=t1', '?x=1');
+    expect(takeToken(p.location, p.storage, p.history)).toBe('t1');
+    expect(p.replaced).toEqual(['/?x=1#view=history']);
+  });
+
+  it('never takes a token from the query (a server and its logs see that) and has none without one', () => {
+    const p = page('', '?token=from-query');
+    expect(takeToken(p.location, p.storage, p.history)).toBeNull();
+    expect(p.replaced).toEqual([]);
+  });
+
+  it('still works for this load when storage refuses', () => {
+    const p = page('#token=t2');
+    const refusing = { getItem: () => { throw new Error('SecurityError'); }, setItem: () => { throw new Error('QuotaExceeded'); } };
+    expect(takeToken(p.location, refusing, p.history)).toBe('t2');
+    expect(takeToken({ ...p.location, hash: '' }, refusing, p.history)).toBeNull();
   });
 });

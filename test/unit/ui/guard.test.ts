@@ -1,5 +1,6 @@
 // The checks in front of `baton ui`, tried with random hostile input: only this server's Host, its
-// own Origin (or none, for a page load) and the exact token get through; no path leaves the build.
+// own Origin (or none, for a page load) and the exact token (as a subprotocol) get through; no path
+// leaves the build.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ describe('the request guard', () => {
     );
   });
 
-  it('takes the exact token only, from the cookie, a bearer header or a subprotocol', () => {
+  it('takes the exact token only, and only as a subprotocol: never from a cookie or a header', () => {
     const near = fc.oneof(
       fc.constant(TOKEN),
       fc.string(),
@@ -40,18 +41,28 @@ describe('the request guard', () => {
       fc.integer({ min: 0, max: TOKEN.length - 1 }).map((i) => TOKEN.slice(0, i) + (TOKEN[i] === 'A' ? 'B' : 'A') + TOKEN.slice(i + 1)),
     );
     fc.assert(
-      fc.property(near, fc.constantFrom('cookie', 'bearer', 'subprotocol', 'other-cookie'), (token, where) => {
+      fc.property(near, fc.constantFrom('subprotocol', 'subprotocol-alone', 'old-cookie', 'bearer', 'nowhere'), (token, where) => {
         const headers: Record<string, string> = {};
-        if (where === 'cookie') headers.cookie = `theme=dark; baton_ui_${PORT}=${token}`;
-        if (where === 'other-cookie') headers.cookie = `baton_ui_${PORT + 1}=${token}`;
+        if (where === 'subprotocol') headers['sec-websocket-protocol'] = `baton.v1, baton.token.${token}`;
+        if (where === 'subprotocol-alone') headers['sec-websocket-protocol'] = `baton.token.${token}`;
+        // What authorized a request before: the cookie the token URL set, a bearer header.
+        if (where === 'old-cookie') headers.cookie = `theme=dark; baton_ui_${PORT}=${token}`;
         if (where === 'bearer') headers.authorization = `Bearer ${token}`;
-        const extra = where === 'subprotocol' ? tokenFromSubprotocols(`baton.v1, baton.token.${token}`) : null;
-        const verdict = guard.checkToken(req(headers), extra);
-        const exact = token === TOKEN && where !== 'other-cookie' && (where !== 'bearer' || !/\s/.test(token));
+        const verdict = guard.checkToken(req(headers));
+        // Subprotocols are a comma-separated list: whitespace after one is not part of it.
+        const exact = token.trimEnd() === TOKEN && where.startsWith('subprotocol');
         expect(verdict.ok).toBe(exact);
+        if (!where.startsWith('subprotocol')) expect(verdict).toMatchObject({ ok: false, status: 401 });
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('finds the token subprotocol among others', () => {
+    expect(tokenFromSubprotocols('baton.v1, baton.token.abc')).toBe('abc');
+    expect(tokenFromSubprotocols('baton.v1')).toBeNull();
+    expect(guard.checkToken(req({ 'sec-websocket-protocol': `baton.v1, baton.token.${TOKEN}x` }))).toMatchObject({ ok: false, status: 403 });
+    expect(tokenFromSubprotocols(undefined)).toBeNull();
   });
 });
 

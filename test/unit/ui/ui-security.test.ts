@@ -12,7 +12,8 @@ import { startDeskStack, type DeskStack } from '../../support/desk-stack.js';
 
 let stack: DeskStack;
 let dist: string;
-let cookie: string;
+/** The cookie the old scheme set: it must authorize nothing now. */
+let oldCookie: string;
 let host: string;
 
 beforeAll(async () => {
@@ -24,7 +25,7 @@ beforeAll(async () => {
   writeFileSync(join(tmpdir(), 'baton-outside-dist.txt'), 'secret');
   stack = await startDeskStack({ helper: 'process', distDir: dist });
   host = new URL(stack.origin).host;
-  cookie = `baton_ui_${new URL(stack.origin).port}=${stack.token}`;
+  oldCookie = `baton_ui_${new URL(stack.origin).port}=${stack.token}`;
 }, 90_000);
 
 afterAll(async () => {
@@ -61,7 +62,8 @@ function openWs(options: { headers?: Record<string, string>; protocols?: string[
   });
 }
 
-const good = () => ({ Cookie: cookie, Origin: stack.origin });
+/** What the page offers: its own Origin, and the token as a subprotocol next to baton.v1. */
+const good = () => ({ headers: { Origin: stack.origin }, protocols: ['baton.v1', `baton.token.${stack.token}`] });
 
 /** JSON-RPC over an open desk WebSocket. */
 function rpc(ws: WebSocket) {
@@ -101,79 +103,94 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
 }
 
 describe('baton ui over HTTP', () => {
-  it('prints the URL with the token first, on the loopback', () => {
-    expect(stack.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  it('prints the URL first, on the loopback, the token in the fragment (which no browser sends)', () => {
+    expect(stack.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32}$/);
+    expect(stack.token).toHaveLength(32);
   });
 
-  it('refuses a request without the token, with a wrong one, or with a wrong cookie', async () => {
-    expect((await get('/')).status).toBe(401);
-    expect((await get('/assets/app.js')).status).toBe(401);
-    expect((await get('/?token=not-the-token')).status).toBe(403);
-    expect((await get('/', { Cookie: `baton_ui_${new URL(stack.origin).port}=${'x'.repeat(stack.token.length)}` })).status).toBe(403);
-    expect((await get('/', { Authorization: 'Bearer wrong' })).status).toBe(403);
-    const refused = await get('/');
-    expect(refused.body).not.toContain('desk</title>');
-  });
-
-  it('trades the token in the URL for a cookie and sends the browser on without it', async () => {
-    const r = await get(`/?token=${stack.token}`);
-    expect(r.status).toBe(303);
-    expect(r.headers.location).toBe('/');
-    expect(r.headers['set-cookie']?.[0]).toBe(`${cookie}; Path=/; HttpOnly; SameSite=Strict`);
-    expect(r.headers['cache-control']).toBe('no-store');
-    expect(r.headers['referrer-policy']).toBe('no-referrer');
-  });
-
-  it('serves the renderer to the token holder with a strict CSP', async () => {
-    const page = await get('/', { Cookie: cookie });
+  it('serves the renderer (no secret in it) without a token, with a strict CSP, and sets no cookie', async () => {
+    const page = await get('/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>desk</title>');
+    expect(page.body).not.toContain(stack.token);
+    expect(page.headers['set-cookie']).toBeUndefined();
     expect(page.headers['content-security-policy']).toBe(
       `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ws://${host}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     );
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['cache-control']).toBe('no-store');
-    const script = await get('/assets/app.js', { Authorization: `Bearer ${stack.token}` });
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const script = await get('/assets/app.js');
     expect(script.status).toBe(200);
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(script.body).toBe('console.log("desk");');
+    expect(script.headers['set-cookie']).toBeUndefined();
   });
 
-  it('refuses a foreign Host (DNS rebinding) and a foreign Origin even with the token', async () => {
+  it('no longer trades a token in the query for a cookie: it refuses and says where the token goes', async () => {
+    for (const t of [stack.token, 'not-the-token']) {
+      const r = await get(`/?token=${t}`);
+      expect(r.status).toBe(400);
+      expect(r.headers['set-cookie']).toBeUndefined();
+      expect(r.headers.location).toBeUndefined();
+      expect(r.body).toMatch(/fragment \(#token=/);
+      expect(r.body).not.toContain(stack.token);
+    }
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a foreign Origin', async () => {
     const port = new URL(stack.origin).port;
-    const rebound = await get('/', { Cookie: cookie, host: `attacker.example:${port}` });
+    const rebound = await get('/', { host: `attacker.example:${port}` });
     expect(rebound.status).toBe(403);
     expect(rebound.body).toMatch(/Host "attacker\.example:\d+" is not this server/);
-    expect((await get('/', { Cookie: cookie, host: `127.0.0.1:${Number(port) + 1}` })).status).toBe(403);
-    const foreign = await get('/', { Cookie: cookie, Origin: 'http://attacker.example' });
+    expect((await get('/', { host: `127.0.0.1:${Number(port) + 1}` })).status).toBe(403);
+    const foreign = await get('/', { Origin: 'http://attacker.example' });
     expect(foreign.status).toBe(403);
     expect(foreign.body).toMatch(/Origin/);
-    expect((await get('/', { Cookie: cookie, host: `localhost:${port}` })).status).toBe(200);
+    // Another local server on another port of the loopback is a foreign origin too.
+    expect((await get('/', { Origin: `http://127.0.0.1:${Number(port) + 1}` })).status).toBe(403);
+    expect((await get('/', { host: `localhost:${port}` })).status).toBe(200);
   });
 
   it('keeps paths inside the renderer build and refuses other methods', async () => {
     for (const path of ['/../baton-outside-dist.txt', '/%2e%2e/baton-outside-dist.txt', '/assets/..%2f..%2fbaton-outside-dist.txt', '/%00']) {
-      const r = await get(path, { Cookie: cookie });
+      const r = await get(path);
       expect(r.status, path).toBeGreaterThanOrEqual(400);
       expect(r.body, path).not.toContain('secret');
     }
-    expect((await get('/', { Cookie: cookie }, 'POST')).status).toBe(405);
+    expect((await get('/', {}, 'POST')).status).toBe(405);
   });
 });
 
 describe('baton ui over the WebSocket', () => {
   it('refuses an upgrade without the token, with a wrong one, from a foreign Origin or Host, or without an Origin', async () => {
     const port = new URL(stack.origin).port;
+    const token = `baton.token.${stack.token}`;
     expect(await openWs({ headers: { Origin: stack.origin } })).toMatchObject({ refused: 401 });
-    expect(await openWs({ headers: { Origin: stack.origin }, protocols: ['baton.v1', 'baton.token.wrong'] })).toMatchObject({ refused: 403 });
-    expect(await openWs({ path: '/ws?token=wrong', headers: { Origin: stack.origin } })).toMatchObject({ refused: 403 });
-    expect(await openWs({ headers: { Cookie: cookie, Origin: 'http://attacker.example' } })).toMatchObject({ refused: 403, body: expect.stringContaining('Origin "http://attacker.example"') });
-    expect(await openWs({ headers: { Cookie: cookie } })).toMatchObject({ refused: 403, body: expect.stringContaining('Origin ""') });
-    // A rebinding page: its own name in Host and Origin, the right port, and (somehow) the cookie.
-    const rebound = await openWs({ headers: { Cookie: cookie, Origin: `http://attacker.example:${port}`, Host: `attacker.example:${port}` } });
+    expect(await openWs({ headers: { Origin: stack.origin }, protocols: ['baton.v1'] })).toMatchObject({ refused: 401, body: expect.stringContaining('no token') });
+    expect(await openWs({ headers: { Origin: stack.origin }, protocols: ['baton.v1', 'baton.token.wrong'] })).toMatchObject({ refused: 403, body: expect.stringContaining('wrong token') });
+    expect(await openWs({ headers: { Origin: stack.origin }, protocols: ['baton.v1', `${token}x`] })).toMatchObject({ refused: 403 });
+    expect(await openWs({ headers: { Origin: 'http://attacker.example' }, protocols: ['baton.v1', token] })).toMatchObject({ refused: 403, body: expect.stringContaining('Origin "http://attacker.example"') });
+    // Another local user's server on another loopback port: the same host, a foreign origin.
+    expect(await openWs({ headers: { Origin: `http://127.0.0.1:${Number(port) + 1}` }, protocols: ['baton.v1', token] })).toMatchObject({ refused: 403, body: expect.stringContaining('Origin') });
+    expect(await openWs({ protocols: ['baton.v1', token] })).toMatchObject({ refused: 403, body: expect.stringContaining('Origin ""') });
+    // A rebinding page: its own name in Host and Origin, the right port, and (somehow) the token.
+    const rebound = await openWs({ headers: { Origin: `http://attacker.example:${port}`, Host: `attacker.example:${port}` }, protocols: ['baton.v1', token] });
     expect(rebound).toMatchObject({ refused: 403, body: expect.stringContaining(`Host "attacker.example:${port}"`) });
-    expect(await openWs({ headers: { Cookie: cookie, Origin: stack.origin, Host: `attacker.example:${port}` } })).toMatchObject({ refused: 403, body: expect.stringContaining('Host') });
-    expect(await openWs({ path: '/elsewhere', headers: good() })).toMatchObject({ refused: 404 });
+    expect(await openWs({ headers: { Origin: stack.origin, Host: `attacker.example:${port}` }, protocols: ['baton.v1', token] })).toMatchObject({ refused: 403, body: expect.stringContaining('Host') });
+    expect(await openWs({ path: '/elsewhere', ...good() })).toMatchObject({ refused: 404 });
+  });
+
+  it('takes the token from nowhere but the subprotocol: not the old cookie, a bearer header or the URL', async () => {
+    const origin = { Origin: stack.origin };
+    expect(await openWs({ headers: { ...origin, Cookie: oldCookie }, protocols: ['baton.v1'] })).toMatchObject({ refused: 401 });
+    expect(await openWs({ headers: { ...origin, Cookie: oldCookie } })).toMatchObject({ refused: 401 });
+    expect(await openWs({ headers: { ...origin, Authorization: `Bearer ${stack.token}` }, protocols: ['baton.v1'] })).toMatchObject({ refused: 401 });
+    expect(await openWs({ path: `/ws?token=${stack.token}`, headers: origin, protocols: ['baton.v1'] })).toMatchObject({ refused: 401 });
+    // Over HTTP the old cookie earns nothing either: the page is the same public one, and no cookie comes back.
+    const page = await get('/', { Cookie: oldCookie });
+    expect(page.headers['set-cookie']).toBeUndefined();
+    expect(page.body).not.toContain(stack.token);
   });
 
   it('accepts the token as a subprotocol and answers with its own, never echoing the token', async () => {
@@ -186,7 +203,7 @@ describe('baton ui over the WebSocket', () => {
   });
 
   it('checks requests as the helper does and lets the helper check again behind it', async () => {
-    const opened = await openWs({ headers: good() });
+    const opened = await openWs(good());
     if (!('ws' in opened)) throw new Error(`refused: ${opened.refused}`);
     const c = rpc(opened.ws);
     expect((await c.call('reconcile')).error).toMatchObject({ code: -32601 });
@@ -200,7 +217,7 @@ describe('baton ui over the WebSocket', () => {
   }, 60_000);
 
   it('closes a connection that sends a message over the size limit', async () => {
-    const opened = await openWs({ headers: good() });
+    const opened = await openWs(good());
     if (!('ws' in opened)) throw new Error(`refused: ${opened.refused}`);
     const c = rpc(opened.ws);
     opened.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'hello', params: { client: 'x'.repeat(1024 * 1024 + 1) } }));
@@ -208,7 +225,7 @@ describe('baton ui over the WebSocket', () => {
   });
 
   it('gives a valid client the desk, then every step of a switch started from the command line, and the history entry', async () => {
-    const opened = await openWs({ headers: good() });
+    const opened = await openWs(good());
     if (!('ws' in opened)) throw new Error(`refused: ${opened.refused}`);
     const c = rpc(opened.ws);
     const subscribed = (await c.call('desk.subscribe')).result as { subscribed: boolean; snapshot: DeskSnapshot };
