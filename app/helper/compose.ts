@@ -86,7 +86,7 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
   const ctx = handoffContext({ stateDir: dirname(config.helper.journal), writer });
   const roms = new RomStore(config.helper.vbiosStore);
   // In a Xen dom0 the GPU waits on pciback and xl binds it; elsewhere Baton binds vfio-pci itself.
-  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
+  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null, deviceLocks: ctx.deviceLocks });
   const host = inventory.vfio.xenDom0 ? new XenHost(ctx, roms) : new RealHost(ctx, roms);
   return startService(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...helperStores(config) }));
 }

@@ -5,6 +5,7 @@ import type { HostSnapshot, Inventory } from '../domain/inventory/model.js';
 import { loadPciIds, type PciIds } from './pci-ids.js';
 import { readConnectors } from './sysfs/drm-reader.js';
 import { readIommuGroups } from './sysfs/iommu-reader.js';
+import type { DeviceLockGuard } from './sysfs/device-locks.js';
 import { listPciAddresses, readPciFunction } from './sysfs/pci-reader.js';
 import { Sysfs } from './sysfs/sysfs.js';
 import { readVfioAvailability } from './sysfs/vfio-reader.js';
@@ -13,6 +14,8 @@ export interface InventoryOptions {
   sysfsRoot?: string;
   /** Names from pci.ids; pass null to leave names out. Default: the installed database, if any. */
   pciIds?: PciIds | null;
+  /** The helper's guard: lock-taking attributes of a GPU whose kernel lane is busy are not read. */
+  deviceLocks?: DeviceLockGuard;
 }
 
 export function readHostSnapshot(opts: InventoryOptions = {}): HostSnapshot {
@@ -21,7 +24,7 @@ export function readHostSnapshot(opts: InventoryOptions = {}): HostSnapshot {
   const problems: string[] = [];
   const groups = readIommuGroups(sysfs, problems);
   const groupCount = groups.size; // before the cross-check fills in groups that devices claim
-  const functions = listPciAddresses(sysfs, problems).map((a) => readPciFunction(sysfs, a, ids));
+  const functions = listPciAddresses(sysfs, problems).map((a) => readPciFunction(sysfs, a, ids, opts.deviceLocks));
   crossCheckGroups(functions, groups, problems);
   return {
     functions,

@@ -5,7 +5,7 @@ import { parsePciAddress } from '../pci-address.js';
 import { normalizeKeys } from './fields.js';
 import { formatPath, type PathSegment } from './positions.js';
 import { inputProblems } from './inputs.js';
-import { CYCLE_TARGET, RESERVED_TARGETS } from './schema.js';
+import { CYCLE_TARGET, OWNER_STATE_NAMES, RESERVED_TARGETS } from './schema.js';
 
 export type CheckProblem = { path: PathSegment[]; message: string; at?: 'key' | 'value' };
 
@@ -97,9 +97,12 @@ function checkVms(vms: unknown[], problems: CheckProblem[]): Set<string> {
     if (!vm) return;
     const nameValue = str(vm.name);
     const reserved = ([...RESERVED_TARGETS, CYCLE_TARGET] as readonly string[]).includes(nameValue ?? '');
-    if (nameValue !== undefined && !reserved) vmNames.add(nameValue);
+    const ownerState = (OWNER_STATE_NAMES as readonly string[]).includes(nameValue ?? '');
+    if (nameValue !== undefined && !reserved && !ownerState) vmNames.add(nameValue);
     if (reserved) {
       problems.push({ path: ['vms', i, 'name'], message: `${JSON.stringify(nameValue)} is reserved (it names a target that is not a VM); choose another name` });
+    } else if (ownerState) {
+      problems.push({ path: ['vms', i, 'name'], message: `${JSON.stringify(nameValue)} is reserved (status shows it as a GPU's owner state: ${OWNER_STATE_NAMES.join(', ')}); choose another name` });
     }
     names.claim(nameValue, ['vms', i, 'name'], (first) => `duplicate VM name ${JSON.stringify(nameValue)} (first used at ${first})`);
     const domain = str(vm.domain) ?? nameValue;

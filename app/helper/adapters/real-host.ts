@@ -34,7 +34,7 @@ export class RealHost implements HostPort {
   }
 
   async inventory(): Promise<Inventory> {
-    return readInventory({ sysfsRoot: this.ctx.sysfs.root });
+    return readInventory({ sysfsRoot: this.ctx.sysfs.root, deviceLocks: this.ctx.deviceLocks });
   }
 
   async drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>> {

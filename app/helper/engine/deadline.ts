@@ -31,7 +31,9 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
 export function isWedged(err: unknown): boolean {
   // Adapters may wrap it (HandoffFailed, ResetFailed): follow the causes.
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'EWEDGED') return true;
+    const { code, wedged } = e as { code?: unknown; wedged?: unknown };
+    // EWEDGED: the lane was already stuck; a timeout that left the call in the kernel wedges it too.
+    if (code === 'EWEDGED' || (code === 'ETIMEDOUT' && wedged === true)) return true;
   }
   return false;
 }

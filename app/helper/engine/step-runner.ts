@@ -69,7 +69,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
           if ((await backend.state(step.vm)).state !== 'shut-off') return; // it never went down
           await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
         });
-        await backend.shutdown(step.vm, { deadlineMs: step.deadlineMs });
+        await backend.shutdown(step.vm, { deadlineMs: step.deadlineMs, ...(step.forceAfterMs !== undefined ? { forceAfterMs: step.forceAfterMs } : {}) });
         return;
       }
       // A paused guest cannot answer an unplug request: it would stall until the deadline.

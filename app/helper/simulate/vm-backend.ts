@@ -12,6 +12,7 @@ import type {
   AttachGpuRequest, AttachGpuResult, DetachGpuOptions, DetachGpuResult, GuestSlot, ShutdownOptions, ShutdownResult, StartOptions,
   StartResult, Unsubscribe, VmBackend, VmEventListener, VmName, VmState, VmStatus, VmSummary,
 } from '../../domain/vm/port.js';
+import { shutdownAbandonedMessage, shutdownWait } from '../../domain/vm/port.js';
 import type { VmOperation } from './faults.js';
 import { ADAPTER_DEADLINES } from './timing.js';
 import { COMMANDS, commandMessage, deviceIdFor, ERROR_CLASS, FAULT_TEXT, PLUG_TEXT, rawState } from './wording.js';
@@ -123,10 +124,13 @@ export class SimulatedVmBackend implements VmBackend {
     if (vm.state === 'shut-off') return { outcome: 'already-off' };
     await this.enter('shutdown', vm);
     if (stateOf(vm) === 'shut-off') return { outcome: 'already-off' };
-    // A paused guest cannot see the power button; one that ignores it is stopped at the deadline.
+    // A shutdown is a request: a paused guest cannot see the power button, and one that ignores it
+    // keeps running (and keeps its devices) past the deadline, unless forceAfterMs allows a power-off.
+    const { waitMs, force } = shutdownWait(options);
     const powerOffMs = this.ws.clock.scaled(this.ws.latencies.shutdownMs);
-    const graceful = vm.state === 'running' && vm.powersOff && powerOffMs < options.deadlineMs;
-    await this.ws.clock.wait(graceful ? powerOffMs : options.deadlineMs);
+    const graceful = vm.state === 'running' && vm.powersOff && powerOffMs < waitMs;
+    await this.ws.clock.wait(graceful ? powerOffMs : waitMs);
+    if (!graceful && !force) throw new VmTimeoutError(shutdownAbandonedMessage(name, waitMs), this.context(vm), 'shutdown', waitMs);
     this.ws.setState(name, 'shut-off', this.hypervisor === 'qmp' ? 'shutdown' : rawState(this.hypervisor, 'shut-off'));
     return { outcome: graceful ? 'graceful' : 'forced' };
   }

@@ -45,7 +45,7 @@ export function findGpu(ctx: HandoffContext, address: PciAddress): Gpu {
 
 /** The GPU with the inventory it was read from, so a caller needs one sysfs walk, not two. */
 function locateGpu(ctx: HandoffContext, address: PciAddress): { gpu: Gpu; inventory: Inventory } {
-  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null });
+  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null, deviceLocks: ctx.deviceLocks });
   const gpu = inventory.gpus.find((g) => g.functions.some((f) => f.address === address));
   if (gpu) return { gpu, inventory };
   const fn = inventory.functions.find((f) => f.address === address);

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Gpu } from '../../domain/inventory/model.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import type { KernelLane, KernelWriter } from '../kernel/kernel-writer.js';
+import { DeviceLockGuard } from '../sysfs/device-locks.js';
 import { Sysfs } from '../sysfs/sysfs.js';
 import { forcePastHolderBudget, InUseGuard } from '../vfio/holders.js';
 import { DriverMemory } from './driver-memory.js';
@@ -12,6 +13,8 @@ import { DriverMemory } from './driver-memory.js';
 export interface HandoffContext {
   sysfs: Sysfs;
   writer: KernelWriter;
+  /** Keeps inventory reads off attributes whose lock a GPU's running kernel call may hold. */
+  deviceLocks: DeviceLockGuard;
   memory: DriverMemory;
   /** True when sysfs is the running kernel's: then /proc, /dev/vfio and modprobe apply. */
   live: boolean;
@@ -52,6 +55,7 @@ export function handoffContext(opts: HandoffContextOptions): HandoffContext {
   return {
     sysfs,
     writer: opts.writer,
+    deviceLocks: new DeviceLockGuard(() => opts.writer.inProgress()),
     memory: new DriverMemory(opts.stateDir ?? '/var/lib/baton'),
     live,
     guard: guarded ? new InUseGuard({ sysfs, procRoot: opts.procRoot ?? '/proc', devVfio, forcePast: forcePastHolderBudget(opts.env) }) : null,
@@ -71,6 +75,7 @@ export function deviceLane(ctx: HandoffContext, gpu: Pick<Gpu, 'address' | 'iomm
   return {
     gpu: lane.gpu,
     wedge: () => lane.wedge(),
+    activity: () => lane.activity(),
     write: async (req) => {
       ctx.guard?.check(target, `write ${JSON.stringify(req.value.trim())} to ${req.path}`);
       return lane.write(req);

@@ -15,6 +15,7 @@ import type { PciAddress } from '../../domain/pci-address.js';
 import { bindSyscalls } from '../../../native/syscalls.js';
 import { hotResetSequence } from '../../../native/vfio.js';
 import { toggleRom } from '../rom/toggle.js';
+import type { KernelCallInProgress } from '../sysfs/device-locks.js';
 
 export interface KernelWrite {
   path: string;
@@ -52,6 +53,8 @@ export interface KernelLane {
   call(req: LaneCall, deadlineMs: number, what: string): Promise<unknown>;
   /** Non-null while a call that missed its deadline still runs. */
   wedge(): LaneWedge | null;
+  /** The call in the kernel now (in flight, or wedged), or null when the lane is idle. */
+  activity(): KernelCallInProgress | null;
 }
 
 /** The port: every privileged kernel call goes through the lane of the GPU it is for. */
@@ -59,6 +62,8 @@ export interface KernelWriter {
   forGpu(gpu: PciAddress): KernelLane;
   /** Every wedged lane. */
   wedged(): LaneWedge[];
+  /** Every lane's call in the kernel now: in flight or wedged (what the inventory must not wait on). */
+  inProgress(): KernelCallInProgress[];
   /** Kills a wedged lane's child (it exits once the kernel lets go); the lane works again after. */
   abandon(gpu: PciAddress): void;
   close(): void;
@@ -155,6 +160,8 @@ interface Job {
   value: string;
   action: string | undefined;
   deadlineMs: number;
+  /** When it was sent to the child (set by pump). */
+  sentAt: Date | null;
   timer: NodeJS.Timeout;
   resolve: (result: unknown) => void;
   reject: (err: Error) => void;
@@ -193,6 +200,13 @@ class ChildLane implements KernelLane {
     return this.stuck?.wedge ?? null;
   }
 
+  activity(): KernelCallInProgress | null {
+    if (this.stuck) return { gpu: this.gpu, what: this.stuck.wedge.stuck, since: this.stuck.wedge.since, wedged: true };
+    const job = this.inflight;
+    if (!job) return null;
+    return { gpu: this.gpu, what: job.action ?? `writing ${JSON.stringify(job.value.trim())} to ${job.path}`, since: job.sentAt ?? new Date(), wedged: false };
+  }
+
   write(req: KernelWrite): Promise<void> {
     return this.send({ op: 'write', path: req.path, value: req.value }, req.path, req.value, req.deadlineMs ?? this.defaultDeadlineMs, undefined).then(() => undefined);
   }
@@ -205,7 +219,7 @@ class ChildLane implements KernelLane {
   private send(request: Record<string, unknown>, path: string, value: string, deadlineMs: number, action: string | undefined): Promise<unknown> {
     if (this.stuck) return Promise.reject(new KernelWriterWedged(path, value, this.gpu, this.stuck.wedge, action));
     return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, request, path, value, action, deadlineMs, resolve, reject, timer: setTimeout(() => this.expire(job), deadlineMs) };
+      const job: Job = { id: this.nextId++, request, path, value, action, deadlineMs, sentAt: null, resolve, reject, timer: setTimeout(() => this.expire(job), deadlineMs) };
       this.queue.push(job);
       this.pump();
     });
@@ -217,6 +231,7 @@ class ChildLane implements KernelLane {
     const job = this.queue.shift();
     if (!job) return;
     this.inflight = job;
+    job.sentAt = new Date();
     this.ensureChild().stdin.write(JSON.stringify({ id: job.id, ...job.request }) + '\n');
   }
 
@@ -319,6 +334,10 @@ export class ChildKernelWriter implements KernelWriter {
 
   wedged(): LaneWedge[] {
     return [...this.lanes.values()].flatMap((l) => l.wedge() ?? []);
+  }
+
+  inProgress(): KernelCallInProgress[] {
+    return [...this.lanes.values()].flatMap((l) => l.activity() ?? []);
   }
 
   abandon(gpu: PciAddress): void {

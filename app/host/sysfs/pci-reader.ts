@@ -4,6 +4,7 @@ import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address
 import type { MdevType, PciFunction } from '../../domain/inventory/model.js';
 import { readDeviceSerial } from '../../domain/inventory/serial.js';
 import type { PciIds } from '../pci-ids.js';
+import type { DeviceLockGuard } from './device-locks.js';
 import type { Sysfs } from './sysfs.js';
 
 const PCI_ADDRESS_IN_PATH = /[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]/g;
@@ -20,7 +21,8 @@ export function listPciAddresses(sysfs: Sysfs, problems: string[]): PciAddress[]
   return out;
 }
 
-export function readPciFunction(sysfs: Sysfs, address: PciAddress, ids: PciIds | null): PciFunction {
+/** `locks`: where the helper's kernel lanes run, so attributes a running kernel call may hold the lock of are not read. */
+export function readPciFunction(sysfs: Sysfs, address: PciAddress, ids: PciIds | null, locks?: DeviceLockGuard): PciFunction {
   const dir = `bus/pci/devices/${address}`;
   const problems: string[] = [];
   if (!sysfs.resolves(dir)) problems.push(`its sysfs entry ${dir} is a dangling link`);
@@ -47,9 +49,11 @@ export function readPciFunction(sysfs: Sysfs, address: PciAddress, ids: PciIds |
   const revision = hexAttr('revision', 2);
 
   const driver = readLinkName(sysfs, `${dir}/driver`, 'driver', problems);
-  const override = sysfs.text(`${dir}/driver_override`);
+  const readOverride = () => sysfs.text(`${dir}/driver_override`);
+  const readConfig = () => sysfs.bytes(`${dir}/config`);
+  const override = locks ? locks.read(address, 'driver_override', readOverride, problems) : readOverride();
   const iommuGroup = readIommuGroup(sysfs, dir, problems);
-  const config = sysfs.bytes(`${dir}/config`);
+  const config = locks ? locks.read(address, 'config', readConfig, problems) : readConfig();
   const isBridge = bridgeByConfig(config) ?? (cls !== null && /^06(00|04|09)/.test(cls));
 
   return {

@@ -35,8 +35,8 @@ function fakeKernel(root: string): KernelWriter & { log: string[] } {
       if (!existsSync(link(value))) bind(value, override && override !== '(null)' ? override : NATIVE[value]!);
     } else writeFileSync(path, value);
   };
-  const lane = (gpu: PciAddress): KernelLane => ({ gpu, write, call: async () => undefined, wedge: () => null });
-  return { log, forGpu: lane, wedged: () => [], abandon: () => undefined, close: () => undefined };
+  const lane = (gpu: PciAddress): KernelLane => ({ gpu, write, call: async () => undefined, wedge: () => null, activity: () => null });
+  return { log, forGpu: lane, wedged: () => [], inProgress: () => [], abandon: () => undefined, close: () => undefined };
 }
 
 function tree(): string {

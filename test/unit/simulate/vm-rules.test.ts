@@ -2,7 +2,7 @@
 // vfio-pci and a live VM, detach resolves only when the guest let go, shutdown ends the hold.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  GuestDidNotReleaseError, VmAlreadyRunningError, VmCommandFailedError, VmDeviceBusyError, VmInvalidRequestError, VmNotFoundError, VmNotRunningError,
+  GuestDidNotReleaseError, VmAlreadyRunningError, VmCommandFailedError, VmDeviceBusyError, VmInvalidRequestError, VmNotFoundError, VmNotRunningError, VmTimeoutError,
 } from '../../../app/domain/vm/errors.js';
 import type { PciAddress } from '../../../app/domain/pci-address.js';
 import type { VmEvent } from '../../../app/domain/vm/port.js';
@@ -100,10 +100,24 @@ describe('SimulatedVmBackend: power', () => {
     expect(sim.snapshot().vms.find((v) => v.name === 'win11')).toMatchObject({ state: 'shut-off', held: [] });
   });
 
-  it('shutdown is forced at the deadline for a paused guest, and already-off for a stopped one', async () => {
+  it('shutdown is only a request: at the deadline the move is abandoned and the guest keeps running with its GPU', async () => {
+    vi.useFakeTimers();
+    const sim = simulate({ owners: { 'gpu-a': 'win11' }, vms: { win11: { state: 'paused' } } });
+    const shutdown = track(sim.backendFor('win11').shutdown('win11', { deadlineMs: 3_000 }).catch((e: unknown) => e));
+    await vi.advanceTimersByTimeAsync(2_999);
+    expect(shutdown.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(shutdown.value).toBeInstanceOf(VmTimeoutError);
+    expect((shutdown.value as Error).message).toMatch(/win11: the guest did not shut down within 3000 ms; the move is abandoned and win11 keeps running/);
+    const win11 = sim.snapshot().vms.find((v) => v.name === 'win11')!;
+    expect(win11.state).toBe('paused');
+    expect(win11.held.length).toBeGreaterThan(0);
+  });
+
+  it('shutdown powers off at forceAfterMs only when it is given, and is already-off for a stopped one', async () => {
     vi.useFakeTimers();
     const sim = simulate({ vms: { win11: { state: 'paused' } } });
-    const shutdown = track(sim.backendFor('win11').shutdown('win11', { deadlineMs: 3_000 }));
+    const shutdown = track(sim.backendFor('win11').shutdown('win11', { deadlineMs: 1_000, forceAfterMs: 3_000 }));
     await vi.advanceTimersByTimeAsync(2_999);
     expect(shutdown.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
