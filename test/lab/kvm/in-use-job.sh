@@ -15,7 +15,7 @@
 # Environment: GPU_A GPU_A_AUDIO GPU_B GPU_B_AUDIO.
 set -u
 . "$LAB_REPO/test/lab/kvm/nested-lib.sh"
-L=/tmp/baton-lab
+L=/run/baton-lab
 CFG="$L/etc/baton.yaml"
 SOCK="$L/helper.sock"
 STATE="$L/state"

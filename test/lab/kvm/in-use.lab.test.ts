@@ -25,7 +25,7 @@ interface LookJson { drivers: Record<string, string>; vms: Record<string, { off:
 
 const unavailable = kvmLabUnavailable() ?? buildProject();
 const { gpuA, gpuAAudio, gpuB, gpuBAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio' | 'gpuB' | 'gpuBAudio', string>;
-const VMB_CHECK = '/tmp/baton-lab/vm-b.check.qmp';
+const VMB_CHECK = '/run/baton-lab/vm-b.check.qmp';
 
 describeOrSkip(unavailable, 'KVM lab: a GPU a nested QEMU holds, behind a wrong QMP socket path', () => {
   let r: NestedResults;

@@ -14,7 +14,7 @@
 # Environment: GPU_A GPU_A_AUDIO TINY_BZIMAGE TINY_INITRD.
 set -u
 . "$LAB_REPO/test/lab/kvm/nested-lib.sh"
-L=/tmp/baton-lab
+L=/run/baton-lab
 CFG="$L/etc/baton.yaml"
 SOCK="$L/helper.sock"
 STATE="$L/state"

@@ -40,7 +40,7 @@ interface JournalJson { switchId: string; from: string; to: string; current: str
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
 
 const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
-const L = '/tmp/baton-lab';
+const L = '/run/baton-lab';
 const CHECK = { 'vm-a': `${L}/vm-a.check.qmp`, 'vm-b': `${L}/vm-b.check.qmp` } as const;
 const VMS = ['vm-a', 'vm-b'] as const;
 const GPU_IDS = [[0, 0x1234, 0x1111], [1, 0x8086, 0x293e]];

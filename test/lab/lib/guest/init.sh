@@ -31,7 +31,10 @@ mount -t tmpfs tmpfs "$R/dev/shm"
 # tmpfs mounts below would hide; mounts made later under $R do not show through it.
 mkdir -p /host-view
 mount -o bind "$R" /host-view || die "bind a second view of the host root"
-for d in /tmp /run /var/lib /var/log /var/tmp /var/cache; do mount -t tmpfs tmpfs "$R$d" || die "tmpfs on $d"; done
+# With a real system's modes: the helper refuses state under a folder others may write, and a bare
+# tmpfs is 1777.
+for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$R$d" || die "tmpfs on $d"; done
+for d in /run /var/lib /var/log /var/cache; do mount -t tmpfs -o mode=0755 tmpfs "$R$d" || die "tmpfs on $d"; done
 mkdir -p "$R/run/lab"
 mount -t 9p -o "$P9" results "$R/run/lab" || die "mount results share"
 # The repository and the lab cache may live under one of those folders (a clone in /tmp, the cache
