@@ -70,8 +70,8 @@ describeOrSkip(unavailable, 'KVM lab: group peers and a four-function GPU on a l
   it('claim without consent is refused, exit 1, with a reason naming the NIC; nothing changes', () => {
     const refused = r.cmd('refused');
     expect(refused.rc).toBe(1);
-    expect(refused.err).toContain(`group peer ${roles.bridgedNic}`);
-    expect(refused.err).toContain('movablePeers');
+    expect(refused.failure).toContain(`group peer ${roles.bridgedNic}`);
+    expect(refused.failure).toContain('movablePeers');
     const s = r.snap('after-refused');
     for (const a of pair) {
       expect(s.driver.get(a)).toBe(hostDriver(a));
@@ -83,7 +83,7 @@ describeOrSkip(unavailable, 'KVM lab: group peers and a four-function GPU on a l
 
   it('with the NIC in movablePeers, both move to vfio-pci and the group is viable both ways', () => {
     const claim = r.cmd('peers-claim');
-    expect(claim.rc, claim.err).toBe(0);
+    expect(claim.rc, claim.failure).toBe(0);
     const json = r.json<ClaimJson>('peers-claim');
     expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(pair.map((a) => [a, hostDriver(a), 'vfio-pci']));
     expect(json.viability).toMatchObject({ sysfs: { viable: true }, ioctl: { viable: true }, agree: true });
@@ -95,13 +95,13 @@ describeOrSkip(unavailable, 'KVM lab: group peers and a four-function GPU on a l
     expect(namesFor(s.netdevs, roles.bridgedNic)).toEqual([]);
     expect(namesFor(s.connectors, roles.bridgedDisplay)).toEqual([]);
     const v = r.cmd('peers-viability');
-    expect(v.rc, v.err).toBe(0);
+    expect(v.rc, v.failure).toBe(0);
     expect(r.json<ViabilityJson>('peers-viability')).toMatchObject({ sysfs: { viable: true }, ioctl: { viable: true }, agree: true });
   });
 
   it('release brings both back: bochs-drm with its connector, e1000 with its network interface', () => {
     const release = r.cmd('peers-release');
-    expect(release.rc, release.err).toBe(0);
+    expect(release.rc, release.failure).toBe(0);
     expect(r.json<ReleaseJson>('peers-release').functions.map((f) => [f.address, f.from, f.to])).toEqual(pair.map((a) => [a, 'vfio-pci', hostDriver(a)]));
     const s = r.snap('peers-released');
     for (const a of pair) {
@@ -118,13 +118,13 @@ describeOrSkip(unavailable, 'KVM lab: group peers and a four-function GPU on a l
   it('the four-function GPU moves as a whole and every function gets its own driver back', () => {
     expect(gpuFunctions.map((a) => initial.group.get(a))).toEqual(gpuFunctions.map(() => initial.group.get(roles.gpu)));
     const claim = r.cmd('fourfn-claim');
-    expect(claim.rc, claim.err).toBe(0);
+    expect(claim.rc, claim.failure).toBe(0);
     expect(r.json<ClaimJson>('fourfn-claim').functions.map((f) => [f.address, f.from, f.to])).toEqual(gpuFunctions.map((a) => [a, hostDriver(a), 'vfio-pci']));
     expect(r.json<ClaimJson>('fourfn-claim').vgaArbiter).toMatchObject({ kind: 'held' });
     const claimed = r.snap('fourfn-claimed');
     for (const a of gpuFunctions) expect(claimed.driver.get(a)).toBe('vfio-pci');
     const release = r.cmd('fourfn-release');
-    expect(release.rc, release.err).toBe(0);
+    expect(release.rc, release.failure).toBe(0);
     const s = r.snap('fourfn-released');
     for (const a of gpuFunctions) {
       expect(s.driver.get(a)).toBe(hostDriver(a));

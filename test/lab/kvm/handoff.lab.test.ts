@@ -87,7 +87,7 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
   describe(`claim and release, ${CYCLES} times in a row`, () => {
     it.each(cycles)('cycle %i: claim moves both functions to vfio-pci; the group is viable to the kernel and by the sysfs rule', (i) => {
       const claim = r.cmd(`claim-${i}`);
-      expect(claim.rc, claim.err).toBe(0);
+      expect(claim.rc, claim.failure).toBe(0);
       const json = r.json<ClaimJson>(`claim-${i}`);
       expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(gpuAFunctions.map((a) => [a, hostDriver(a), 'vfio-pci']));
       expect(String(json.group)).toBe(group);
@@ -110,7 +110,7 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
 
     it.each(cycles)('cycle %i: release gives both functions back; connector and sound card return; nothing is left over', (i) => {
       const release = r.cmd(`release-${i}`);
-      expect(release.rc, release.err).toBe(0);
+      expect(release.rc, release.failure).toBe(0);
       const json = r.json<ReleaseJson>(`release-${i}`);
       expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(gpuAFunctions.map((a) => [a, 'vfio-pci', hostDriver(a)]));
       expect(json.consoleErrors).toEqual([]);
@@ -148,7 +148,7 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
   describe('viability: the kernel (VFIO_GROUP_GET_STATUS) and the sysfs rule agree', () => {
     it('claimed: viable both ways', () => {
       const v = r.cmd('viab-claimed');
-      expect(v.rc, v.err).toBe(0);
+      expect(v.rc, v.failure).toBe(0);
       expect(r.json<ViabilityJson>('viab-claimed')).toMatchObject({ sysfs: { viable: true, blockers: [] }, ioctl: { viable: true }, agree: true });
     });
 
@@ -167,14 +167,14 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
 
     it('claim again moves only the stray function, and the group is viable again', () => {
       const claim = r.cmd('viab-reclaim');
-      expect(claim.rc, claim.err).toBe(0);
+      expect(claim.rc, claim.failure).toBe(0);
       expect(r.json<ClaimJson>('viab-reclaim').functions.map((f) => [f.address, f.from, f.to])).toEqual([[roles.gpuAAudio, hostDriver(roles.gpuAAudio), 'vfio-pci']]);
       expect(r.json<ViabilityJson>('viab-reclaimed')).toMatchObject({ sysfs: { viable: true }, ioctl: { viable: true }, agree: true });
     });
 
     it('while a VM holds the group, the kernel cannot be asked (the group is busy) and Baton says so', () => {
       const v = r.cmd('nested-viability');
-      expect(v.rc, v.err).toBe(0);
+      expect(v.rc, v.failure).toBe(0);
       const json = r.json<ViabilityJson>('nested-viability');
       expect(json.ioctl).toBeNull();
       expect(json.ioctlError).toMatch(/open by another process/);
@@ -198,8 +198,8 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
       expect(release.rc).toBe(1);
       const pid = r.facts().l2Pid;
       // The kernel-level in-use check (EINUSE) refuses before the unbind is written.
-      expect(release.err).toContain(`(IOMMU group ${group}) is in use:`);
-      expect(release.err).toMatch(new RegExp(`qemu-system-\\S* \\(pid ${pid}, VM vm-a\\) holds /dev/vfio/${group}`));
+      expect(release.failure).toContain(`(IOMMU group ${group}) is in use:`);
+      expect(release.failure).toMatch(new RegExp(`qemu-system-\\S* \\(pid ${pid}, VM vm-a\\) holds /dev/vfio/${group}`));
       const after = r.snap('nested-after');
       for (const a of gpuAFunctions) expect(after.driver.get(a)).toBe('vfio-pci');
       expect(r.facts().l2HoldsAfter).toBe(pid);
@@ -208,13 +208,13 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
     it('a hot reset is refused by the in-use check, naming the process, instead of being tried', () => {
       const reset = r.cmd('nested-reset');
       expect(reset.rc).toBe(1);
-      expect(reset.err).toContain(`refusing to VFIO hot reset of ${roles.gpuA}`);
-      expect(reset.err).toContain(`(pid ${r.facts().l2Pid}, VM vm-a) holds /dev/vfio/${group}`);
+      expect(reset.failure).toContain(`refusing to VFIO hot reset of ${roles.gpuA}`);
+      expect(reset.failure).toContain(`(pid ${r.facts().l2Pid}, VM vm-a) holds /dev/vfio/${group}`);
     });
 
     it('after L2 is killed, release succeeds and GPU A is fully back on the host', () => {
       const release = r.cmd('nested-release-after');
-      expect(release.rc, release.err).toBe(0);
+      expect(release.rc, release.failure).toBe(0);
       const s = r.snap('final');
       for (const a of gpuAFunctions) {
         expect(s.driver.get(a)).toBe(hostDriver(a));
@@ -233,19 +233,19 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
       expect(r.facts().resetMethodBootVga).toBe('none');
       const reset = r.cmd('reset-bootvga');
       expect(reset.rc).toBe(1);
-      expect(reset.err).toContain('no reset method');
+      expect(reset.failure).toContain('no reset method');
     });
 
     it('on host drivers, the kernel lists "bus" for function 0 but refuses it (two functions share the bus): exit 1, pointing to hot_reset', () => {
       expect(r.facts().resetMethodA?.split(' ')).toContain('bus');
       const auto = r.cmd('reset-host-auto');
       expect(auto.rc).toBe(1);
-      expect(auto.err).toMatch(/ENOTTY/);
-      expect(auto.err).toMatch(/--method hot_reset/);
+      expect(auto.failure).toMatch(/ENOTTY/);
+      expect(auto.failure).toMatch(/--method hot_reset/);
       const bus = r.cmd('reset-host-bus');
       expect(bus.rc).toBe(1);
-      expect(bus.err).toMatch(/lists bus .* refuses it/);
-      expect(bus.err).toMatch(/--method hot_reset/);
+      expect(bus.failure).toMatch(/lists bus .* refuses it/);
+      expect(bus.failure).toMatch(/--method hot_reset/);
       const s = r.snap('after-host-resets');
       for (const a of gpuAFunctions) expect(s.driver.get(a)).toBe(hostDriver(a));
       expect(namesFor(s.connectors, roles.gpuA)).toHaveLength(1);
@@ -253,14 +253,14 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
 
     it('claimed: --method hot_reset runs VFIO_DEVICE_PCI_HOT_RESET and both functions answer afterwards', () => {
       const reset = r.cmd('reset-hot');
-      expect(reset.rc, reset.err).toBe(0);
+      expect(reset.rc, reset.failure).toBe(0);
       const json = r.json<ResetJson>('reset-hot');
       expect(json.resets.map((x) => [x.address, x.method, `0x${x.vendorAfter}`])).toEqual(gpuAFunctions.map((a) => [a, 'hot_reset', initial.vendor.get(a)]));
     });
 
     it('claimed: auto falls back to the hot reset; the group stays viable', () => {
       const reset = r.cmd('reset-claimed-auto');
-      expect(reset.rc, reset.err).toBe(0);
+      expect(reset.rc, reset.failure).toBe(0);
       expect(r.json<ResetJson>('reset-claimed-auto').resets.map((x) => x.method)).toEqual(['hot_reset', 'hot_reset']);
       expect(r.json<ViabilityJson>('viab-after-reset')).toMatchObject({ sysfs: { viable: true }, ioctl: { viable: true }, agree: true });
     });
@@ -269,7 +269,7 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
       expect(r.facts().aloneResetMethod).toBe('bus');
       for (const name of ['reset-alone-bus', 'reset-alone-auto']) {
         const reset = r.cmd(name);
-        expect(reset.rc, reset.err).toBe(0);
+        expect(reset.rc, reset.failure).toBe(0);
         expect(r.json<ResetJson>(name).resets.map((x) => [x.address, x.method, `0x${x.vendorAfter}`])).toEqual([[roles.gpuA, 'bus', initial.vendor.get(roles.gpuA)]]);
       }
       // The audio function comes back on a rescan, with its driver.
@@ -281,14 +281,14 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
     it.each(['BOOT_VGA', 'GPU_A', 'GPU_B'] as const)('%s: the captured ROM parses as a valid image whose ids match the device', (role) => {
       const address = { BOOT_VGA: roles.bootVga, GPU_A: roles.gpuA, GPU_B: roles.gpuB }[role];
       const capture = r.cmd(`vbios-capture-${role}`);
-      expect(capture.rc, capture.err).toBe(0);
+      expect(capture.rc, capture.failure).toBe(0);
       const c = r.json<CaptureJson>(`vbios-capture-${role}`);
       expect(c.verdict).toBe('valid');
       expect(`0x${c.vendor}`).toBe(initial.vendor.get(address));
       expect(c.images[0] && [hex(c.images[0].vendor), hex(c.images[0].device)]).toEqual([c.vendor, c.device]);
       expect(c.shadow).toBe(address === roles.bootVga);
       const check = r.cmd(`vbios-check-${role}`);
-      expect(check.rc, check.err).toBe(0);
+      expect(check.rc, check.failure).toBe(0);
       const k = r.json<CheckJson>(`vbios-check-${role}`);
       expect(k.verdict).toBe('valid');
       expect(k.device).toMatchObject({ address, vendor: c.vendor, device: c.device });

@@ -12,6 +12,11 @@ export interface CommandRun {
   wallMs: number;
   out: string;
   err: string;
+  /**
+   * What the command said about its failure: stderr, plus the message and details of a `--json`
+   * error document on stdout (with --json the CLI reports errors there, not on stderr).
+   */
+  failure: string;
   /** Extra "key value" pairs the job recorded with the command (e.g. waitMs). */
   extra: Record<string, string>;
 }
@@ -51,7 +56,9 @@ export class JobResults {
       return [k ?? '', v.join(' ')];
     }));
     const { rc, ms, ...extra } = meta;
-    return { name, rc: Number(rc), wallMs: Number(ms), out: read(`${base}.out`), err: read(`${base}.err`), extra };
+    const out = read(`${base}.out`);
+    const err = read(`${base}.err`);
+    return { name, rc: Number(rc), wallMs: Number(ms), out, err, failure: [err, ...jsonError(out)].filter(Boolean).join('\n'), extra };
   }
 
   /** The command's stdout as JSON, with a readable error when it is not. */
@@ -112,4 +119,16 @@ function read(path: string): string {
 export function spread(values: number[]): { n: number; min: number; median: number; max: number } {
   const sorted = [...values].sort((x, y) => x - y);
   return { n: sorted.length, min: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN };
+}
+
+/** The message and detail lines of a CLI `--json` error document (`{ok: false, error}`), if that is what `out` is. */
+function jsonError(out: string): string[] {
+  try {
+    const doc = JSON.parse(out) as { ok?: unknown; error?: { message?: unknown; details?: unknown } };
+    if (doc.ok !== false || typeof doc.error?.message !== 'string') return [];
+    const details = Array.isArray(doc.error.details) ? doc.error.details.filter((d): d is string => typeof d === 'string') : [];
+    return [doc.error.message, ...details];
+  } catch {
+    return [];
+  }
 }
