@@ -65,7 +65,9 @@ vms:
     socket: $VMB_QMP
     release:
       method: shutdown
-      timeoutSeconds: 5
+      # Guestless: nothing inside answers the ACPI request, and a shutdown is only a request unless
+      # the config consents to powering off (what this VM has to lose: nothing).
+      forceAfterSeconds: 5
     acquire: start
     guestSlot:
       bus: rp1
