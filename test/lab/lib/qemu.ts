@@ -4,6 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 
 export const QEMU = process.env.BATON_LAB_QEMU ?? '/usr/bin/qemu-system-x86_64';
+/**
+ * util-linux's setpriv (Debian essential) execs QEMU with PR_SET_PDEATHSIG: a test runner that is
+ * killed (Ctrl-C, CI's timeout) takes its QEMU with it instead of leaving a TCG guest eating a core.
+ */
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface QemuRun {
   args: string[];
@@ -27,7 +32,8 @@ export function runQemu(run: QemuRun): Promise<QemuResult> {
   const started = Date.now();
   const log = openSync(run.qemuLog, 'w');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(QEMU, run.args, { stdio: ['ignore', log, log] });
+    const [program, args] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', QEMU, ...run.args]] : [QEMU, run.args];
+    const child = spawn(program, args, { stdio: ['ignore', log, log] });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
