@@ -4,12 +4,6 @@ import { LabOrder } from './test/lab/lib/lab-order.js';
 
 // On-demand lab diagnostics: not collected at all unless asked for (a skip would fail CI).
 const onDemandLabs = process.env.BATON_LAB_XEN_STRESS ? [] : ['test/lab/xen/node-stability.lab.test.ts'];
-// Out of the default run until they pass again on the merged code (BATON_LAB_PENDING=1 runs them):
-// the handoff suite's in-process CLI runner (test/lab/kvm/cli-batch.ts) no longer captures the
-// CLI's error text since the CLI's output moved (4 of 63 checks see ''), a harness fault that was
-// found too late to fix and re-run in the lab this session; the switch-helper suite failed at setup
-// on the merged code (its config named a group the lab lacks: fixed) and its re-run had not ended.
-const pendingLabs = process.env.BATON_LAB_PENDING ? [] : ['test/lab/kvm/handoff.lab.test.ts', 'test/lab/kvm/switch-helper.lab.test.ts'];
 
 export default defineConfig({
   test: {
@@ -34,7 +28,7 @@ export default defineConfig({
       // Lab suites boot real kernels under QEMU; they are slow and run one at a time.
       {
         test: {
-          name: 'lab', include: ['test/lab/**/*.lab.test.ts'], exclude: [...configDefaults.exclude, ...onDemandLabs, ...pendingLabs],
+          name: 'lab', include: ['test/lab/**/*.lab.test.ts'], exclude: [...configDefaults.exclude, ...onDemandLabs],
           testTimeout: 900_000, hookTimeout: 900_000, fileParallelism: false,
         },
       },

@@ -122,7 +122,7 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
 
   it('the helper starts as root with a root-owned 0644 config and sees the GPU on the host', () => {
     expect(r.facts().config).toBe('root:root 644 folder root:root 755');
-    expect(r.file('helper-1.log')).toMatch(/listening on \/tmp\/baton-lab\/helper\.sock/);
+    expect(r.file('helper-1.log')).toMatch(/listening on \/run\/baton-lab\/helper\.sock/);
     expect(look('start').drivers).toEqual(HOST_DRIVERS);
     expect(ownerIn('start')).toBe('host');
     expect(look('start').status?.vms.map((v) => [v.name, v.state])).toEqual([['vm-a', 'running'], ['vm-b', 'shut-off']]);
