@@ -23,6 +23,8 @@ for (const bench of benches) {
   const own = /^(helper|load)-/.test(bench) ? passed : positional;
   run(`bench/${bench}`, process.execPath, [`dist/bench/${bench.replace(/\.ts$/, '.js')}`, ...own]);
 }
+// The fault report (bench/fault-report.mjs): the fault matrix and a model-based run, tabulated.
+if (!only || only === 'fault-report') run('fault report (fault matrix + model runs)', process.execPath, ['bench/fault-report.mjs', ...(args.includes('--full') ? ['--model-runs', '1000'] : [])]);
 // The security suite (test/security): bounded in npm test, more cases with --full; its table comes
 // from the records it writes (bench/security-table.mjs).
 if (!only || only === 'security') {
