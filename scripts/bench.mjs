@@ -16,11 +16,14 @@ function run(title, cmd, argv) {
 }
 
 run('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
-const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort().filter((f) => !only || f.startsWith(only));
+// The lab bench (a KVM lab run of 10-15 minutes, root, QEMU) runs only when named: --only hook-vs-baton.
+const LAB_BENCHES = ['hook-vs-baton-bench.ts'];
+const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort().filter((f) => (only ? f.startsWith(only) : !LAB_BENCHES.includes(f)));
+if (!only) console.log(`\n=== skipped: ${LAB_BENCHES.join(', ')} (a KVM lab run; npm run bench -- --only hook-vs-baton, under flock /tmp/baton-heavy.lock)`);
 // The older benches take one positional count; flags (--full, --switches N) are for the newer ones.
 const positional = passed.filter((a) => !a.startsWith('--') && !passed[passed.indexOf(a) - 1]?.startsWith('--'));
 for (const bench of benches) {
-  const own = /^(helper|load)-/.test(bench) ? passed : positional;
+  const own = /^(helper|load|hook)-/.test(bench) ? passed : positional;
   run(`bench/${bench}`, process.execPath, [`dist/bench/${bench.replace(/\.ts$/, '.js')}`, ...own]);
 }
 // The fault report (bench/fault-report.mjs): the fault matrix and a model-based run, tabulated.
