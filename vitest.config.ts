@@ -13,6 +13,8 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/model/**/*.test.ts'], exclude: ['test/unit/renderer/**', '**/node_modules/**'], testTimeout: 20_000 } },
       // Fuzz (fast-check): a bounded number of cases here, the full run with `npm run fuzz -- --full`.
       { test: { name: 'fuzz', include: ['test/fuzz/**/*.fuzz.test.ts'], testTimeout: 120_000, execArgv: ['--expose-gc'] } },
+      // Attacks on the running helper and `baton ui` (issue 13 item 4): bounded here, BATON_SECURITY_FULL=1 for more.
+      { test: { name: 'security', include: ['test/security/**/*.security.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
       // Bugs the fuzz and the benches found, asserting the behaviour wanted: they fail until fixed,
       // so they run only on request (BATON_FOUND=1 npx vitest run --project found).
       ...(process.env.BATON_FOUND ? [{ test: { name: 'found', include: ['test/fuzz/found/**/*.repro.ts'], testTimeout: 60_000 } }] : []),

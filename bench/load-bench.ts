@@ -31,7 +31,7 @@ const gpus = Array.from({ length: GPUS }, (_, i) => `gpu-${i}`);
 // --state-root /dev/shm puts the journal and history on tmpfs: compares the fsync-bound figures.
 const dir = mkdtempSync(join(typeof values['state-root'] === 'string' ? values['state-root'] : tmpdir(), 'baton-load-'));
 const helper = await startHelperProcess([join(ROOT, 'dist/bench/lib/sim-helper-main.js'), '--state', dir, '--shape', `${GPUS},${VMS}`], join(dir, 'helper.sock'));
-out(`load: ${GPUS} GPUs, ${VMS} VMs, ${SUBSCRIBERS} subscribed clients, ${GPUS} switching clients (one per GPU), ${RANDOM_WORKERS} random-request clients, 1 status prober; ${SECONDS} s`);
+out(`load: ${GPUS} GPUs, ${VMS} VMs, ${SUBSCRIBERS} subscribed clients, of which ${GPUS} switch (one per GPU) and ${RANDOM_WORKERS} send random requests, 1 status prober; ${SECONDS} s`);
 
 const subscribers: { client: HelperClient; ended: Set<string>; started: Set<string> }[] = [];
 for (let i = 0; i < SUBSCRIBERS; i++) {
@@ -70,14 +70,19 @@ async function switchOnce(client: HelperClient, gpu: string): Promise<void> {
   }
 }
 
+// The helper serves one user at most 32 connections (DEFAULT_LIMITS.maxConnectionsPerUid), and every
+// client here is root: the switching and random workers are subscribers too (the first ones), so the
+// 20 subscribed clients and the workers fit in 21 connections, as 20 desks and trays would.
+const workerClients = subscribers.map((s) => s.client);
+const clientFor = async (): Promise<HelperClient> => workerClients.shift() ?? connectHelper(helper.socketPath);
+
 async function gpuWorker(gpu: string): Promise<void> {
-  const client = await connectHelper(helper.socketPath);
+  const client = await clientFor();
   while (Date.now() < deadline) await switchOnce(client, gpu);
-  client.close();
 }
 
 async function randomWorker(): Promise<void> {
-  const client = await connectHelper(helper.socketPath);
+  const client = await clientFor();
   while (Date.now() < deadline) {
     const r = random();
     if (r < 0.5) await switchOnce(client, pick(gpus)); // races the GPU's own worker: coalesced or queued
@@ -89,7 +94,6 @@ async function randomWorker(): Promise<void> {
       else await client.call('reconcile');
     }
   }
-  client.close();
 }
 
 async function statusProber(): Promise<void> {

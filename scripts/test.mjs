@@ -96,6 +96,7 @@ if (!labOnly) {
   vitestStep('unit tests', 'unit');
   vitestStep('renderer unit tests (jsdom)', 'renderer');
   vitestStep('fuzz (bounded; npm run fuzz -- --full for the full counts)', 'fuzz');
+  vitestStep('security (attacks on the running helper and baton ui, as root; bounded, npm run bench -- --only security --full for more)', 'security');
   step('renderer build', 'npx', ['vite', 'build', '-c', 'renderer/vite.config.ts']);
   const browserBlocker = chromiumBlocker();
   if (browserBlocker) blockedSuites('browser suites', `${browserBlocker}. The renderer was not exercised in a real browser.`);

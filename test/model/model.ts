@@ -5,7 +5,7 @@
 // After each run, and again after a restart: every recorded owner is where the machine has the GPU
 // (or lost/wedged with the reason), no VM is left paused by Baton, each switch has exactly one
 // complete history entry, and the helper starts.
-import { existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isUncertain } from '../../app/domain/ownership/registry.js';
@@ -174,6 +174,26 @@ function check(world: ModelWorld, answered: SwitchResult[], started: Set<string>
   return v;
 }
 
+/**
+ * With BATON_MODEL_REPORT=FILE, every history entry of the run, one JSON line each: the step that
+ * failed, the backend it was on (the VM's hypervisor, or the kernel for host steps), the error and
+ * where the switch ended (bench/fault-report.mjs tabulates them).
+ */
+function reportEntries(file: string, world: ModelWorld): void {
+  const history = HistoryStore.open(join(world.dir, 'history.jsonl'));
+  try {
+    const hypervisor = (vm: string) => (world.sim.workstation.hasVm(vm) ? world.sim.workstation.vm(vm).spec.hypervisor : 'kernel');
+    const lines = history.query({ limit: 10_000 }).entries.map((e) => {
+      const failed = e.steps.find((x) => x.outcome === 'failed');
+      const side = failed?.name === 'release' ? String(e.from) : failed?.name === 'attach' || failed?.name === 'verify' ? String(e.to) : '';
+      return JSON.stringify({ step: failed?.name ?? null, backend: failed ? hypervisor(side) : null, error: failed?.error ?? e.error ?? null, outcome: e.outcome, finalOwner: e.finalOwner });
+    });
+    if (lines.length) appendFileSync(file, lines.join('\n') + '\n');
+  } finally {
+    history.close();
+  }
+}
+
 /** Runs one scenario on a fresh simulated workstation; returns what broke. */
 export async function runScenario(sc: Scenario): Promise<RunReport> {
   const rnd = seeded(sc.landSeed);
@@ -257,5 +277,6 @@ export async function runScenario(sc: Scenario): Promise<RunReport> {
   track();
   const registry = new OwnershipStore(join(world.dir, 'ownership.json')).load().registry;
   const uncertainAtEnd = Object.values(registry.gpus).filter((r) => isUncertain(r.owner)).length;
+  if (process.env.BATON_MODEL_REPORT) reportEntries(process.env.BATON_MODEL_REPORT, world);
   return { violations, kills, outcomes, uncertainAtEnd, logs };
 }

@@ -90,7 +90,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const authorize = opts.authorize ?? configAuthorizer(opts.config.helper, files);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const hub = new EventHub(opts.service, rawLog);
-  const dispatch = createDispatcher({ service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log: rawLog, ...(opts.desk ? { desk: opts.desk } : {}) });
+  const dispatch = createDispatcher({
+    service: opts.service, config: opts.config, serverVersion: opts.serverVersion ?? 'unknown', log: rawLog,
+    refused: (line) => log.line('refused-request', line),
+    ...(opts.desk ? { desk: opts.desk } : {}),
+  });
   const sockets = new Set<Socket>();
   const served = new Map<number, number>();
   let servedTotal = 0;

@@ -29,9 +29,17 @@ export interface DispatcherOptions {
   log: (line: string) => void;
   /** The desk; without one the desk methods answer that this helper has none. */
   desk?: DeskSource;
+  /**
+   * Where a refused request is recorded (a name outside the config, params the method does not
+   * take): the daemon passes its rate-limited log, so a client cannot flood the journal with them.
+   */
+  refused?: (line: string) => void;
 }
 
 export type Dispatch = (request: JSONRPCRequest, ctx: ConnectionContext) => Promise<JSONRPCResponse | null>;
+
+/** Refusals worth a log line: what a hostile or broken client asks for (names outside the config, bad params). */
+const REFUSALS_LOGGED: readonly number[] = [RpcErrorCode.UnknownName, RpcErrorCode.InvalidParams];
 
 /** Requesters only the helper records (a recovered switch, a key chord it saw itself); the protocol schema refuses them too. */
 const HELPER_ONLY_REQUESTERS: readonly string[] = ['recovery', 'chord'];
@@ -109,6 +117,16 @@ export function createDispatcher(opts: DispatcherOptions): Dispatch {
     );
 
   const run = async <M extends MethodName>(method: M, raw: unknown, ctx: ConnectionContext): Promise<unknown> => {
+    try {
+      return await serveMethod(method, raw, ctx);
+    } catch (err) {
+      if (err instanceof JSONRPCErrorException && REFUSALS_LOGGED.includes(err.code)) {
+        opts.refused?.(`refused ${method} from uid ${ctx.uid}${ctx.user ? ` (${ctx.user})` : ''}: ${err.message.slice(0, 400)}`);
+      }
+      throw err;
+    }
+  };
+  const serveMethod = async <M extends MethodName>(method: M, raw: unknown, ctx: ConnectionContext): Promise<unknown> => {
     const params = helperMethods[method].params.safeParse(raw);
     if (!params.success) throw new JSONRPCErrorException(`${method}: ${describeIssues(params.error, 'params')}`, RpcErrorCode.InvalidParams);
     let result: unknown;

@@ -119,6 +119,8 @@ export interface StatePaths {
   stateDir: string;
   socketDir: string;
   romStore: string;
+  /** Other folders the helper writes in: the per-GPU journals' folder. */
+  folders?: string[];
   /** Files inside those folders or elsewhere: journal, registry, history. */
   files?: string[];
 }
@@ -130,13 +132,15 @@ export function statePathsOf(helper: { journal: string; socket: string; vbiosSto
     stateDir,
     socketDir: dirname(helper.socket),
     romStore: helper.vbiosStore,
+    // <stateDir>/journal/<gpu>.json (app/helper/compose.ts helperStores): a link there would redirect every journal write.
+    folders: [join(stateDir, 'journal')],
     files: [helper.journal, join(stateDir, 'ownership.json'), join(stateDir, 'drivers.json'), helper.history.file],
   };
 }
 
 /** The check the helper runs at start, before it touches any state: every problem names its path. */
 export function checkStatePaths(paths: StatePaths, opts: TrustOptions = {}): TrustProblem[] {
-  const folders = [paths.stateDir, paths.socketDir, paths.romStore];
+  const folders = [paths.stateDir, paths.socketDir, paths.romStore, ...(paths.folders ?? [])];
   const problems = [...folders.map((f) => checkStatePath(f, 'folder', opts)), ...(paths.files ?? []).map((f) => checkStatePath(f, 'file', opts))].flat();
   return dedupe(problems);
 }

@@ -1,7 +1,7 @@
 // A helper service over the simulated workstation, with its journal, registry and history in a
 // temp folder, and a "kill" that models the helper dying mid-step: the world carries on with the
 // operation under way, but the engine never hears back.
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatonConfig } from '../../../app/domain/config/index.js';
@@ -13,6 +13,7 @@ import { HelperService } from '../../../app/helper/engine/service.js';
 import { createSimulatedWorkstation, type FaultSpec, type SimulatedWorkstation, type SimulatedWorkstationOptions } from '../../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
+import { expect, onTestFinished } from 'vitest';
 
 /** Port calls that change the world: the ones a kill interrupts halfway. */
 const MUTATING = new Set(['claim', 'release', 'reset', 'romFile', 'attachGpu', 'detachGpu', 'shutdown', 'start', 'passthroughDevices', 'drivers']);
@@ -22,6 +23,8 @@ export interface Killer {
   armAt: StepName | null;
   killed: boolean;
   step: StepName | null;
+  /** The call the kill cut short, and the VM it was for (none: the host's kernel). */
+  killedIn?: { call: string; vm: string | null };
 }
 
 function killable<T extends object>(target: T, killer: Killer): T {
@@ -34,6 +37,8 @@ function killable<T extends object>(target: T, killer: Killer): T {
         const result = value.apply(obj, args);
         if (killer.armAt && killer.step === killer.armAt && MUTATING.has(String(prop))) {
           killer.killed = true;
+          // Host calls take a PCI address first, VM calls a VM name.
+          killer.killedIn = { call: String(prop), vm: typeof args[0] === 'string' && !args[0].includes(':') ? args[0] : null };
           (result as Promise<unknown>)?.catch?.(() => {}); // the world finishes (or fails) on its own
           return new Promise(() => {});
         }
@@ -81,7 +86,7 @@ class MortalJournalBook extends JournalBook {
   }
 }
 
-export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string }, configOverride?: BatonConfig): Harness {
+export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string; generation: number }, configOverride?: BatonConfig): Harness {
   const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'baton-engine-'));
   const sim = existing?.sim ?? createSimulatedWorkstation({ speed: 0, stateDir: dir, ...options });
   const config = configOverride ?? sim.config;
@@ -126,17 +131,51 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
   const harness: Harness = {
     sim, dir, service, killer, history, owners, journals, logs,
     onStep,
-    faultAtStep: (step, fault) => void armed.set(step, fault),
+    faultAtStep: (step, fault) => {
+      armed.set(step, fault);
+      planted.push({ step, ...fault });
+    },
     kill: () => {
       killer.killed = true;
     },
     restart: (next) => {
       history.close();
-      return makeHarness(options, stepDeadlineMs, { sim, dir }, next ?? configOverride);
+      return makeHarness(options, stepDeadlineMs, { sim, dir, generation: generation + 1 }, next ?? configOverride);
     },
   };
+  const planted: (FaultSpec & { step: StepName })[] = [];
+  const generation = existing?.generation ?? 0;
+  if (process.env.BATON_FAULT_REPORT) reportAtEnd(process.env.BATON_FAULT_REPORT, harness, planted, generation);
   return harness;
 }
+
+/**
+ * With BATON_FAULT_REPORT=FILE, where the test's switch of gpu-a ended, one JSON line per harness
+ * when the test finishes (bench/fault-report.mjs makes the fault report of them; a restarted helper
+ * has a higher generation and the latest is the end).
+ */
+function reportAtEnd(file: string, h: Harness, planted: (FaultSpec & { step: StepName })[], generation: number): void {
+  let test: string | undefined;
+  try {
+    test = expect.getState().currentTestName;
+    if (!test) return;
+    onTestFinished(({ task }) => {
+      const hypervisorOf = (vm: string | null | undefined) => (vm && h.sim.workstation.hasVm(vm) ? h.sim.workstation.vm(vm).spec.hypervisor : 'kernel');
+      const last = h.history.query({ gpu: 'gpu-a' }).entries[0];
+      appendFileSync(file, JSON.stringify({
+        test, generation, state: task.result?.state ?? 'unknown',
+        faults: planted.map((f) => ({ step: f.step, operation: f.operation, kind: f.kind, backend: hypervisorOf(f.vm) })),
+        kill: h.killer.killedIn ? { step: h.killer.armAt, call: h.killer.killedIn.call, backend: hypervisorOf(h.killer.killedIn.vm) } : null,
+        recorded: h.owners.ownerOf('gpu-a') ?? null, machine: realOwner(h.sim, GPU_A_ADDRESS), paused: pausedVms(h.sim), broken: h.sim.assertConsistent(),
+        entry: last ? { outcome: last.outcome, from: last.from, to: last.to, finalOwner: last.finalOwner, failed: last.steps.filter((x) => x.outcome === 'failed').map((x) => x.name), error: last.error ?? null } : null,
+      }) + '\n');
+    });
+  } catch {
+    // Not inside a test (no current test to report on).
+  }
+}
+
+const GPU_A_ADDRESS = '0000:01:00.0';
 
 /** Where the simulated world really has the GPU. */
 export function realOwner(sim: SimulatedWorkstation, address: string): string {

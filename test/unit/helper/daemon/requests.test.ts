@@ -126,6 +126,18 @@ describe('helper requests', () => {
     }
   });
 
+  it('logs a refused name and refused params with the caller, and not a request it served', async () => {
+    const { socketPath, logs } = await startTestDaemon();
+    const payload = request(1, 'switch', { gpu: '../gpu0', target: 'win', requestedBy: 'cli' }) + request(2, 'history', { limit: -1 }) + request(3, 'status');
+    const { messages } = await exchange(socketPath, payload, 3);
+    expect(messages.map((m) => (m.error as { code?: number } | undefined)?.code ?? 'ok')).toEqual([RpcErrorCode.UnknownName, RpcErrorCode.InvalidParams, 'ok']);
+    const refused = logs.filter((l) => l.startsWith('refused '));
+    expect(refused).toEqual([
+      expect.stringMatching(/^refused switch from uid \d+( \(.+\))?: unknown GPU "\.\.\/gpu0": the config names gpu0/),
+      expect.stringMatching(/^refused history from uid \d+( \(.+\))?: history: params\.limit/),
+    ]);
+  });
+
   it('closes a connection that sends a line over the limit, and serves the next one', async () => {
     const { socketPath, logs } = await startTestDaemon();
     const huge = Buffer.alloc(MAX_LINE_BYTES + 10, 'a');
