@@ -8,7 +8,7 @@ import { historyEntrySchema, type HistoryEntry } from '../../domain/history/entr
 import { parseHistory, serializeEntry, type SkippedLine, type TornTail } from '../../domain/history/jsonl.js';
 import { matcher, pageHistory, type HistoryFilter, type HistoryPage, type HistoryQuery } from '../../domain/history/query.js';
 import { historyStats, type HistoryStats } from '../../domain/history/stats.js';
-import { fsyncDir, openAppendNoFollow, readFileNoFollow, replaceFileAtomic } from './atomic-file.js';
+import { fsyncDir, openAppendNoFollow, readStateFile, replaceFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_HISTORY_FILE = '/var/lib/baton/history.jsonl';
 
@@ -53,7 +53,7 @@ export class HistoryStore {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     // Never through a link: a history file replaced by a symlink must not send root's appends elsewhere.
     this.fd = openAppendNoFollow(file, 0o644);
-    const parsed = parseHistory(readFileNoFollow(file));
+    const parsed = parseHistory(readStateFile(file));
     this.size = fstatSync(this.fd).size;
     let torn: HistoryOpenReport['torn'] = null;
     if (parsed.torn) {
