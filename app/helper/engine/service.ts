@@ -11,6 +11,7 @@ import { isUncertain, type OwnershipRecord } from '../../domain/ownership/regist
 import { parsePciAddress, type PciAddress } from '../../domain/pci-address.js';
 import type { BackendFor, HostPort, Owner, Requester } from '../../domain/switch/ports.js';
 import type { BatonService, GpuStatus, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult, VmStatusEntry } from '../../domain/switch/service.js';
+import { fitPage } from '../../protocol/page-bytes.js';
 import { withDeadline } from './deadline.js';
 import { GpuQueue, type SwitchJob } from './gpu-queue.js';
 import type { JournalBook } from './journal.js';
@@ -267,13 +268,15 @@ export class HelperService implements BatonService {
     }));
   }
 
-  async history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number }> {
+  async history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number; nextOffset?: number }> {
     const filter: StoreQuery = {
       ...(query.gpu ? { gpu: query.gpu } : {}), ...(query.vm ? { vm: query.vm } : {}), ...(query.outcome ? { outcome: query.outcome } : {}),
     };
     const all = this.deps.history.query({ ...filter, limit: Number.MAX_SAFE_INTEGER });
     const offset = query.offset ?? 0;
-    return { entries: all.entries.slice(offset, offset + (query.limit ?? 50)), total: all.entries.length };
+    const entries = fitPage(all.entries.slice(offset, offset + (query.limit ?? 50)));
+    const next = offset + entries.length;
+    return { entries, total: all.entries.length, ...(next < all.entries.length ? { nextOffset: next } : {}) };
   }
 
   /**
