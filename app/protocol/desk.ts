@@ -4,7 +4,7 @@
 // or Electron's preload) validate it again on arrival. Browser-safe: zod and the domain only.
 import { z } from 'zod';
 import { OUTCOMES } from '../domain/history/entry.js';
-import { ACQUIRE_METHODS, RELEASE_METHODS, RESET_METHODS } from '../domain/config/schema.js';
+import { ACQUIRE_METHODS, RELEASE_METHODS, RESET_METHODS } from '../domain/config/names.js';
 import {
   backendName,
   name,

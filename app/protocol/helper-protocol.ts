@@ -65,7 +65,12 @@ const historyEntrySchema = z.looseObject({
   startedAt: z.string(),
   steps: z.array(z.looseObject({ name: z.string(), outcome: z.enum(STEP_OUTCOMES), ms: z.number() })),
 });
-export const historyResultSchema = z.object({ entries: z.array(historyEntrySchema), total: z.number().int().min(0) });
+export const historyResultSchema = z.object({
+  entries: z.array(historyEntrySchema),
+  total: z.number().int().min(0),
+  /** Where the next page starts, when more entries match: a page stops at `limit` or at the line limit (app/protocol/page-bytes.ts), whichever comes first. */
+  nextOffset: z.number().int().min(0).optional(),
+});
 export type ProtocolHistoryEntry = z.output<typeof historyEntrySchema>;
 
 export const reconcileResultSchema = z.object({ findings: z.array(z.string()) });

@@ -2,6 +2,7 @@
 // the config's helper.socket, then the default), connect, call under a deadline, and turn what
 // can go wrong (no helper, not allowed, refused request, no answer) into one "baton: ..." line.
 import { existsSync } from 'node:fs';
+import { DEFAULT_CONFIG_PATH } from '../../domain/config/names.js';
 import { DEFAULT_SOCKET_PATH, METHOD_NAMES, type MethodName } from '../../protocol/helper-protocol.js';
 import { connectHelper, HelperConnectError, HelperLostError, HelperTimeoutError, type HelperClient } from '../../protocol/helper-client.js';
 import { HelperRpcError } from '../../protocol/rpc-errors.js';
@@ -47,11 +48,10 @@ export interface SocketChoice {
 export async function resolveSocket(target: HelperTarget, env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<SocketChoice> {
   if (target.socket) return { path: target.socket, from: '--socket' };
   if (env.BATON_SOCKET) return { path: env.BATON_SOCKET, from: 'BATON_SOCKET' };
-  // Loaded only here: most calls name the socket and never pay for the config schema and parser.
-  const { DEFAULT_CONFIG_PATH, formatConfigError } = await import('../../domain/config/index.js');
+  // Loaded only when there is a config to read: the schema and the parser cost ~100 ms of start-up.
   const file = target.config ?? DEFAULT_CONFIG_PATH;
   if (target.config !== undefined || existsSync(file)) {
-    const { loadConfigFile, ConfigReadError } = await import('../../host/config/load.js');
+    const [{ formatConfigError }, { loadConfigFile, ConfigReadError }] = await Promise.all([import('../../domain/config/index.js'), import('../../host/config/load.js')]);
     try {
       const result = loadConfigFile(file);
       if (result.ok) return { path: result.config.helper.socket, from: `helper.socket in ${file}` };

@@ -36,7 +36,19 @@ function parseLimit(text: string | undefined): number | undefined {
 
 export async function runHistory(opts: HistoryOptions, io: CliIo = processIo): Promise<number> {
   const query = { limit: parseLimit(opts.limit), gpu: opts.gpu, vm: opts.vm };
-  const page = await withHelper(opts, (client) => client.call('history', query));
+  const wanted = query.limit ?? 50;
+  const page = await withHelper(opts, async (client) => {
+    // A page stops at the line limit too (nextOffset): the rest of what was asked comes in more pages.
+    const first = await client.call('history', query);
+    const entries = [...first.entries];
+    for (let next = first.nextOffset; next !== undefined && entries.length < wanted;) {
+      const more = await client.call('history', { ...query, offset: next, limit: wanted - entries.length });
+      if (!more.entries.length) break;
+      entries.push(...more.entries);
+      next = more.nextOffset;
+    }
+    return { entries, total: first.total };
+  });
   io.out(opts.json ? JSON.stringify(page, null, 2) + '\n' : formatHistory(page.entries).join('\n') + '\n');
   return 0;
 }

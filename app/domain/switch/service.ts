@@ -81,7 +81,7 @@ export interface BatonService {
   /** Resolves when the switch has ended (or was superseded); progress arrives as events. */
   switchGpu(request: SwitchRequest): Promise<SwitchResult>;
   /** Newest first; the entry shape is the history module's. */
-  history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number }>;
+  history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number; nextOffset?: number }>;
   reconcile(): Promise<string[]>;
   subscribe(listener: (event: ServiceEvent) => void): () => void;
 }

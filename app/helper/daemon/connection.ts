@@ -66,14 +66,24 @@ export function credentialsOf(socket: Socket): PeerCredentials | string {
   }
 }
 
-/** Sends a last error about the whole connection (id null), then closes it. */
-export function closeWithError(socket: Socket, code: number, message: string): void {
-  socket.pause();
+/**
+ * Sends a last error about the whole connection (id null), ends our side, and closes the
+ * connection once the client has closed its own, or after `lingerMs` at most. Destroyed at once,
+ * the client could lose the answer (a write of its own would fail first); so it lingers, and
+ * whatever the client still sends is read and thrown away, so its close is seen.
+ */
+export function closeWithError(socket: Socket, code: number, message: string, lingerMs = 1000): void {
   socket.on('error', () => {});
   if (socket.destroyed) return;
-  // Destroyed at once, the client would see EPIPE on its first write before it reads why.
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('end');
+  socket.on('data', () => {});
+  socket.once('end', () => socket.destroy());
+  socket.resume();
   if (socket.writable) socket.end(encodeLine(createJSONRPCErrorResponse(null, code, message)));
-  setTimeout(() => socket.destroy(), 1000).unref();
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 export function serveConnection(socket: Socket, peer: PeerCredentials, who: string, user: string | null, deps: ConnectionDeps): void {

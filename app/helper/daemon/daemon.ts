@@ -1,7 +1,11 @@
 // The root helper daemon: serves BatonService over JSON-RPC on a Unix socket to the users the
 // config allows. It owns the socket and the connections, and bounds what clients can take: open
 // connections in all and per uid (answered "busy", never reset), unsent bytes in all, log lines.
-// The service owns everything else.
+// The caps are the daemon's own, applied once SO_PEERCRED says who connects (Node's
+// server.maxConnections drops at accept, before anyone knows whose connection it is, so a flood
+// from one uid would shut out the rest). A refused connection never takes a served slot; it is held
+// a moment so its client can read why, and only a few per uid at once: past that it is closed
+// unanswered (and counted in the rate-limited log). The service owns everything else.
 import { createServer, type Socket } from 'node:net';
 import type { BatonConfig } from '../../domain/config/index.js';
 import type { BatonService } from '../../domain/switch/service.js';
@@ -23,6 +27,11 @@ export interface DaemonLimits extends ConnectionLimits {
   maxConnectionsPerUid: number;
   /** Unsent bytes across every connection; a send past it drops the connection that sends. */
   maxTotalBufferedBytes: number;
+  /** Refused connections held open (so the client reads why) at once for one uid, and for all; past either, a refusal closes at once. */
+  maxLingeringRefusalsPerUid: number;
+  maxLingeringRefusals: number;
+  /** How long a refused connection is held at most, waiting for its client to read and close. */
+  refusalLingerMs: number;
 }
 
 export interface DaemonOptions {
@@ -70,11 +79,12 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   maxConnections: 256,
   maxConnectionsPerUid: 32,
   maxTotalBufferedBytes: 64 * 1024 * 1024,
+  maxLingeringRefusalsPerUid: 4,
+  maxLingeringRefusals: 64,
+  refusalLingerMs: 1000,
 };
 /** Open connections at once. Kept for callers of the old name. */
 export const MAX_CONNECTIONS = DEFAULT_LIMITS.maxConnections;
-/** Connections being refused linger until their answer is written; past this Node drops new ones. */
-const REFUSAL_SLACK = 64;
 
 /** 0660 to the helper group; 0666 when helper.users names people outside it, who must reach the socket too. */
 export function socketAccessFor(config: BatonConfig, files: AccountFiles): SocketAccess {
@@ -111,25 +121,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     wrote: () => void (peakBufferedBytes = Math.max(peakBufferedBytes, bufferedBytes())),
   };
 
+  // Refused connections waiting for their client to read why, by uid (-1: credentials unreadable).
+  const lingering = new Map<number, number>();
+  let lingeringTotal = 0;
+  const refuse = (socket: Socket, uid: number, kind: string, logText: string, code: number, message: string) => {
+    const mine = lingering.get(uid) ?? 0;
+    if (mine >= limits.maxLingeringRefusalsPerUid || lingeringTotal >= limits.maxLingeringRefusals) {
+      log.line(kind, `${logText} (closed unanswered: ${mine} refusals of this uid and ${lingeringTotal} in all already wait to be read)`);
+      socket.destroy();
+      return;
+    }
+    log.line(kind, logText);
+    lingering.set(uid, mine + 1);
+    lingeringTotal++;
+    socket.once('close', () => {
+      lingeringTotal--;
+      const left = (lingering.get(uid) ?? 1) - 1;
+      if (left > 0) lingering.set(uid, left);
+      else lingering.delete(uid);
+    });
+    closeWithError(socket, code, message, limits.refusalLingerMs);
+  };
+
   const accept = (socket: Socket) => {
     const peer = credentialsOf(socket);
     if (typeof peer === 'string') {
-      log.line('refused', `refused a connection: cannot read its peer credentials (${peer})`);
-      return closeWithError(socket, RpcErrorCode.NotAuthorized, `cannot tell who is connecting: ${peer}`);
+      return refuse(socket, -1, 'refused', `refused a connection: cannot read its peer credentials (${peer})`, RpcErrorCode.NotAuthorized, `cannot tell who is connecting: ${peer}`);
     }
     const verdict = authorize(peer);
     if (!verdict.allowed) {
-      log.line('refused', `refused pid ${peer.pid}: ${verdict.reason}`);
-      return closeWithError(socket, RpcErrorCode.NotAuthorized, verdict.reason);
+      return refuse(socket, peer.uid, 'refused', `refused pid ${peer.pid}: ${verdict.reason}`, RpcErrorCode.NotAuthorized, verdict.reason);
     }
     const mine = served.get(peer.uid) ?? 0;
     if (mine >= limits.maxConnectionsPerUid) {
-      log.line('busy', `busy: refused pid ${peer.pid} of ${verdict.who}, who has ${mine} connections open (limit ${limits.maxConnectionsPerUid} per user)`);
-      return closeWithError(socket, RpcErrorCode.Busy, `busy: ${verdict.who} already has ${mine} connections to the helper open (limit ${limits.maxConnectionsPerUid} per user); close some and try again`);
+      return refuse(socket, peer.uid, 'busy', `busy: refused pid ${peer.pid} of ${verdict.who}, who has ${mine} connections open (limit ${limits.maxConnectionsPerUid} per user)`,
+        RpcErrorCode.Busy, `busy: ${verdict.who} already has ${mine} connections to the helper open (limit ${limits.maxConnectionsPerUid} per user); close some and try again`);
     }
     if (servedTotal >= limits.maxConnections) {
-      log.line('busy', `busy: refused pid ${peer.pid} of ${verdict.who}: ${servedTotal} connections open (limit ${limits.maxConnections})`);
-      return closeWithError(socket, RpcErrorCode.Busy, `busy: the helper serves ${servedTotal} connections already (limit ${limits.maxConnections}); try again shortly`);
+      return refuse(socket, peer.uid, 'busy', `busy: refused pid ${peer.pid} of ${verdict.who}: ${servedTotal} connections open (limit ${limits.maxConnections})`,
+        RpcErrorCode.Busy, `busy: the helper serves ${servedTotal} connections already (limit ${limits.maxConnections}); try again shortly`);
     }
     served.set(peer.uid, mine + 1);
     servedTotal++;
@@ -153,8 +183,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       socket.destroy();
     }
   });
-  server.maxConnections = limits.maxConnections + REFUSAL_SLACK;
-  server.on('drop', () => log.line('dropped', `dropped a connection before reading it: ${server.maxConnections} sockets already open`));
   server.on('error', (err) => rawLog(`server error: ${err.message}`));
 
   const access = socketAccessFor(opts.config, files);

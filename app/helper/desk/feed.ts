@@ -8,6 +8,7 @@ import { historyStats, type HistoryStats } from '../../domain/history/stats.js';
 import type { HostPort } from '../../domain/switch/ports.js';
 import type { BatonService, ServiceEvent } from '../../domain/switch/service.js';
 import { deskEventSchema, deskSnapshotSchema, type DeskEvent, type DeskHistoryEntry, type DeskHistoryPage, type DeskSnapshot } from '../../protocol/desk.js';
+import { fitPage } from '../../protocol/page-bytes.js';
 import { buildDeskSnapshot } from './build.js';
 import { checkConfigFile, machineFindings } from './findings.js';
 import { MonitorMemory } from './monitor-memory.js';
@@ -79,7 +80,10 @@ export class DeskFeed implements DeskSource {
     const { limit, before, offset, ...filter } = query;
     const page = this.deps.history.query({ ...filter, ...(limit !== undefined ? { limit } : {}), ...(before !== undefined ? { before } : {}), ...(offset !== undefined ? { offset } : {}) });
     const total = this.deps.history.query({ ...filter, limit: ALL }).entries.length;
-    return { entries: page.entries.map(deskHistoryEntry), nextCursor: page.nextCursor, total };
+    const entries = fitPage(page.entries.map(deskHistoryEntry));
+    // Cut short by the line limit: the next page starts after the last entry that fitted.
+    const nextCursor = entries.length < page.entries.length ? entries[entries.length - 1]!.id : page.nextCursor;
+    return { entries, nextCursor, total };
   }
 
   close(): void {

@@ -1,10 +1,9 @@
 // The monitors the helper last saw on each GPU, kept in its state folder: a GPU a VM holds has no
 // host DRM driver, so its monitors vanish from sysfs, yet the desk must still show them (as "last
 // seen at"). Written only when what is seen changes, through the one atomic-write helper.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { replaceFileAtomic } from '../store/atomic-file.js';
+import { readStateFile, replaceFileAtomic } from '../store/atomic-file.js';
 
 export const MONITOR_MEMORY_FILE = 'desk-monitors.json';
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -42,7 +41,7 @@ export class MonitorMemory {
     const file = join(stateDir, MONITOR_MEMORY_FILE);
     let gpus: Record<string, RememberedMonitor[]> = {};
     try {
-      const text = readFileSync(file, 'utf8');
+      const text = readStateFile(file).toString('utf8');
       if (text.length > MAX_FILE_BYTES) throw new Error(`${text.length} bytes is too large`);
       const parsed = fileSchema.safeParse(JSON.parse(text));
       if (parsed.success) gpus = parsed.data.gpus;

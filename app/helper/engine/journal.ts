@@ -2,12 +2,12 @@
 // do is on disk (through the one atomic-write helper). After a crash the helper reads every journal
 // back, looks at the real state, and finishes or rolls back each interrupted switch.
 // A journal's file name is the GPU's config name, checked against the config: never a path from input.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { MAX_COALESCED_LISTED, REQUESTERS } from '../../domain/history/entry.js';
 import type { PlannedStep } from '../../domain/switch/plan.js';
-import { fsyncDir, replaceFileAtomic } from '../store/atomic-file.js';
+import { fsyncDir, readStateFile, replaceFileAtomic, StateFileError } from '../store/atomic-file.js';
 
 const stepRecord = z.object({ name: z.string(), outcome: z.enum(['ok', 'failed', 'undone', 'skipped']), ms: z.number(), error: z.string().optional() });
 const peer = z.object({ uid: z.number().int(), user: z.string().nullable() });
@@ -59,8 +59,9 @@ export class Journal {
 function readJournalFile(path: string): { record: JournalRecord | null; problem: string | null } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readStateFile(path).toString('utf8');
   } catch (err) {
+    if (err instanceof StateFileError) return { record: null, problem: `cannot read the journal: ${err.message}` };
     const code = (err as NodeJS.ErrnoException).code;
     return { record: null, problem: code === 'ENOENT' ? null : `cannot read the journal ${path}: ${code}` };
   }
@@ -115,7 +116,7 @@ export class JournalBook {
     const problems: string[] = [];
     let names: string[] = [];
     try {
-      names = readdirSync(this.dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
+      names = readdirSync(this.dir, { withFileTypes: true }).filter((e) => !e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cannot read the journal folder ${this.dir}: ${(err as NodeJS.ErrnoException).code}`);
     }

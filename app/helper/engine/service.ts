@@ -1,5 +1,6 @@
 // The helper's service: switches queued per GPU and run by the engine, the registry reconciled
 // with the machine GPU by GPU in each GPU's queue, the history, and events for subscribers.
+import { randomUUID } from 'node:crypto';
 import { findGpu as findGpuConfig, resolveTarget, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
 import { configuredGpu, resolveConfiguredGpu } from '../../domain/handoff/policy.js';
 import { CLIENT_REQUESTERS, type HistoryEntry } from '../../domain/history/entry.js';
@@ -7,9 +8,10 @@ import type { HistoryPage, HistoryQuery as StoreQuery } from '../../domain/histo
 import type { Gpu } from '../../domain/inventory/model.js';
 import { reconcileOwnership } from '../../domain/ownership/reconcile.js';
 import { isUncertain, type OwnershipRecord } from '../../domain/ownership/registry.js';
-import type { PciAddress } from '../../domain/pci-address.js';
+import { parsePciAddress, type PciAddress } from '../../domain/pci-address.js';
 import type { BackendFor, HostPort, Owner, Requester } from '../../domain/switch/ports.js';
 import type { BatonService, GpuStatus, HistoryQuery, ServiceEvent, StatusSnapshot, SwitchRequest, SwitchResult, VmStatusEntry } from '../../domain/switch/service.js';
+import { fitPage } from '../../protocol/page-bytes.js';
 import { withDeadline } from './deadline.js';
 import { GpuQueue, type SwitchJob } from './gpu-queue.js';
 import type { JournalBook } from './journal.js';
@@ -72,7 +74,14 @@ export class HelperService implements BatonService {
       history: { append: (e) => this.record(e), get: (id) => deps.history.get(id) },
     });
     this.queue = new GpuQueue(
-      async (gpu, job) => this.engine.run(await this.resolveGpu(gpu), job),
+      async (gpu, job) => {
+        const resolved = await this.resolveGpu(gpu).catch(async (err: Error) => {
+          // Absent from the bus, or not the card the config names: refused, and the history says so.
+          if (err instanceof RequestRefused) await this.recordRefused(this.gpuConfig(gpu), job.target, job.requestedBy, job.peer, err.message, job, new Date().toISOString(), null);
+          throw err;
+        });
+        return this.engine.run(resolved, job);
+      },
       (gpu, replaced, by) => this.superseded(gpu, replaced, by),
       emit,
     );
@@ -181,13 +190,47 @@ export class HelperService implements BatonService {
   }
 
   private async submit(gpuName: string, targetName: string, requestedBy: Requester, peer: SwitchRequest['peer']): Promise<SwitchResult> {
+    // Names the config does not know are the request's own error (the daemon's allowlist answers
+    // them before they get here): answered, not recorded, so a typo writes no client string to the history.
     const gpu = this.gpuConfig(gpuName);
+    const startedAt = new Date().toISOString();
     const target = resolveTarget(this.deps.config, targetName);
     if (!target) throw new RequestRefused(`no VM named ${JSON.stringify(targetName)} in the config; a target is a VM name, "host" or "park"`);
     const blocked = this.engine.blocked(gpu.name);
-    if (blocked) throw new RequestRefused(blocked);
+    if (blocked) {
+      await this.recordRefused(gpu, target.kind === 'vm' ? target.vm.name : target.kind, requestedBy, peer, blocked, null, startedAt);
+      throw new RequestRefused(blocked);
+    }
     const owner: Owner = target.kind === 'vm' ? target.vm.name : target.kind;
     return this.queue.submit(gpu.name, { target: owner, requestedBy, ...(peer ? { peer } : {}) });
+  }
+
+  /**
+   * A well-formed switch of a configured GPU refused before it was queued or planned (the GPU lost
+   * or wedged, waiting for late calls, absent from the bus, or not the card the config names): one history entry with the requester and the
+   * reason, outcome failed and "refused: …" as the engine writes for the refusals it makes itself.
+   * Nothing moved, so no journal and no owner change; the entry needs the GPU's address, taken from
+   * the machine, else the registry, else the config (an absent GPU matched by ids may have none:
+   * then it is only logged).
+   */
+  private async recordRefused(gpu: GpuConfig, target: string, requestedBy: Requester, peer: SwitchRequest['peer'], why: string, job: SwitchJob | null, startedAt: string, resolved: ResolvedGpu | null | undefined = undefined): Promise<void> {
+    const looked = resolved === undefined ? await this.resolveGpu(gpu.name).catch(() => null) : resolved;
+    const address = looked?.address ?? this.deps.owners.recordOf(gpu.name)?.functions[0] ?? (gpu.match.by === 'address' ? parsePciAddress(gpu.match.address) : null);
+    const owner = this.deps.owners.ownerOf(gpu.name) ?? 'host';
+    const error = `refused: ${why}`;
+    const who = peer ? `uid ${peer.uid}${peer.user ? ` (${peer.user})` : ''}` : 'uid -';
+    const id = job?.switchId ?? `sw-refused-${randomUUID()}`;
+    this.log(`switch ${id} ${gpu.name} ${owner}→${target} failed owner=${owner} requestedBy=${requestedBy} ${who}: ${error}`);
+    if (!address) return this.log(`switch ${id} not recorded in the history: no address is known for ${gpu.name}`);
+    try {
+      this.record({
+        id, gpu: gpu.name, gpuAddress: address, from: owner, to: target, requestedBy, ...(peer ? { peer } : {}),
+        ...(job?.coalesced.length ? { coalesced: job.coalesced } : {}), ...(job?.coalescedOmitted ? { coalescedOmitted: job.coalescedOmitted } : {}),
+        startedAt, endedAt: new Date().toISOString(), outcome: 'failed', steps: [], rolledBack: [], finalOwner: owner, error,
+      });
+    } catch (err) {
+      this.log(`switch ${id}: the history did not take its refusal: ${(err as Error).message}`);
+    }
   }
 
   /** A waiting request a newer one replaced: answered now; the switch that won lists it in its entry. */
@@ -225,13 +268,15 @@ export class HelperService implements BatonService {
     }));
   }
 
-  async history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number }> {
+  async history(query: HistoryQuery): Promise<{ entries: unknown[]; total: number; nextOffset?: number }> {
     const filter: StoreQuery = {
       ...(query.gpu ? { gpu: query.gpu } : {}), ...(query.vm ? { vm: query.vm } : {}), ...(query.outcome ? { outcome: query.outcome } : {}),
     };
     const all = this.deps.history.query({ ...filter, limit: Number.MAX_SAFE_INTEGER });
     const offset = query.offset ?? 0;
-    return { entries: all.entries.slice(offset, offset + (query.limit ?? 50)), total: all.entries.length };
+    const entries = fitPage(all.entries.slice(offset, offset + (query.limit ?? 50)));
+    const next = offset + entries.length;
+    return { entries, total: all.entries.length, ...(next < all.entries.length ? { nextOffset: next } : {}) };
   }
 
   /**

@@ -70,7 +70,7 @@ function handlers({ service, config, serverVersion, desk }: DispatcherOptions): 
       if (query.gpu !== undefined) query.gpu = allowedGpu(config, query.gpu).name;
       if (query.vm !== undefined) allowedTarget(config, query.vm);
       const page = await service.history(query);
-      return { entries: page.entries as Result<'history'>['entries'], total: page.total };
+      return { entries: page.entries as Result<'history'>['entries'], total: page.total, ...(page.nextOffset !== undefined ? { nextOffset: page.nextOffset } : {}) };
     },
     reconcile: async () => ({ findings: await service.reconcile() }),
     subscribe: async (_params, ctx) => {

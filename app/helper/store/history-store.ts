@@ -8,12 +8,16 @@ import { historyEntrySchema, type HistoryEntry } from '../../domain/history/entr
 import { parseHistory, serializeEntry, type SkippedLine, type TornTail } from '../../domain/history/jsonl.js';
 import { matcher, pageHistory, type HistoryFilter, type HistoryPage, type HistoryQuery } from '../../domain/history/query.js';
 import { historyStats, type HistoryStats } from '../../domain/history/stats.js';
-import { fsyncDir, openAppendNoFollow, readFileNoFollow, replaceFileAtomic } from './atomic-file.js';
+import { fsyncDir, openAppendNoFollow, readStateFile, replaceFileAtomic } from './atomic-file.js';
 
 export const DEFAULT_HISTORY_FILE = '/var/lib/baton/history.jsonl';
 
 export interface HistoryStoreOptions {
-  /** Keep only the newest this many entries; 0 keeps everything. */
+  /**
+   * Keep the newest this many entries; 0 keeps everything. Rotation is amortised: the file grows to
+   * half as many again before one rewrite takes it back to the newest maxEntries, so the history
+   * holds between maxEntries and 1.5 × maxEntries once full (never one rewrite per append).
+   */
   maxEntries?: number;
   /** The one write of an append; tests substitute a failing or short write. */
   write?: (fd: number, bytes: Buffer) => number;
@@ -53,7 +57,7 @@ export class HistoryStore {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     // Never through a link: a history file replaced by a symlink must not send root's appends elsewhere.
     this.fd = openAppendNoFollow(file, 0o644);
-    const parsed = parseHistory(readFileNoFollow(file));
+    const parsed = parseHistory(readStateFile(file));
     this.size = fstatSync(this.fd).size;
     let torn: HistoryOpenReport['torn'] = null;
     if (parsed.torn) {
@@ -152,10 +156,10 @@ export class HistoryStore {
     this.positions = new Map(entries.map((e, i) => [e.id, i]));
   }
 
-  /** Keeps the newest maxEntries, rewriting the file atomically; returns how many were dropped. */
+  /** Past 1.5 × maxEntries, keeps the newest maxEntries, rewriting the file atomically; returns how many were dropped. */
   private rotateIfOver(): number {
-    const drop = this.maxEntries > 0 ? this.entries.length - this.maxEntries : 0;
-    if (drop <= 0) return 0;
+    if (this.maxEntries === 0 || this.entries.length <= this.maxEntries + Math.max(1, Math.floor(this.maxEntries / 2))) return 0;
+    const drop = this.entries.length - this.maxEntries;
     const kept = this.entries.slice(drop);
     const text = kept.map(serializeEntry).join('');
     replaceFileAtomic(this.file, text);

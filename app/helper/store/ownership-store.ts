@@ -1,10 +1,10 @@
 // The ownership registry on disk (JSON), owned by the helper. Saves are atomic (temp + fsync + rename +
 // fsync of the folder). A file that is not a valid registry is moved aside and reported, never
 // silently replaced: the caller starts from an empty registry and reconciles it with the machine.
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { emptyRegistry, ownershipRegistrySchema, type OwnershipRegistry } from '../../domain/ownership/registry.js';
-import { fsyncDir, replaceFileAtomic } from './atomic-file.js';
+import { fsyncDir, readStateFile, replaceFileAtomic, StateFileError } from './atomic-file.js';
 
 export const DEFAULT_OWNERSHIP_FILE = '/var/lib/baton/ownership.json';
 
@@ -25,10 +25,13 @@ export class OwnershipStore {
   load(): OwnershipLoad {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readStateFile(this.file).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { registry: emptyRegistry(), problem: null, existed: false };
-      throw err;
+      if (!(err instanceof StateFileError)) throw err;
+      // A link or a file someone else could write: not read, moved aside (rename moves a link, not its target).
+      const movedTo = this.moveAside();
+      return { registry: emptyRegistry(), problem: { message: `${err.message}; moved it to ${movedTo} and starting from what the machine shows`, movedTo }, existed: true };
     }
     const reason = this.invalidReason(text);
     if (reason.registry) return { registry: reason.registry, problem: null, existed: true };

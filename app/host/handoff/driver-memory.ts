@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCanonicalPciAddress, type PciAddress } from '../../domain/pci-address.js';
-import { readFileNoFollow, replaceFileAtomic } from '../trust/files.js';
+import { readStateFile, replaceFileAtomic } from '../trust/files.js';
 
 export interface RememberedFunction {
   /** null when the function had no driver. */
@@ -31,7 +31,7 @@ export class DriverMemory {
 
   private load(): MemoryFile {
     try {
-      const data = JSON.parse(readFileNoFollow(this.file).toString('utf8')) as Partial<MemoryFile>;
+      const data = JSON.parse(readStateFile(this.file).toString('utf8')) as Partial<MemoryFile>;
       return { functions: data.functions ?? {}, consoles: data.consoles ?? {} };
     } catch {
       return { functions: {}, consoles: {} };

@@ -1,9 +1,10 @@
 // Whether root may trust a path: the file (or folder) and every folder above it up to / are owned by
 // root (or the helper's own user when it is not root), not writable by group or others, and grant
-// no write to anyone else through a POSIX ACL; state paths are not symbolic links. The rules follow
+// no write to anyone else through a POSIX ACL; state paths are not symbolic links, and a link on the
+// way is root's, in a folder only root can write, and leads to folders that pass too. The rules follow
 // OpenSSH's safe_path and sudo's secure-path checks: whoever can write any folder on the way can
 // replace what the helper reads or redirect what it writes.
-import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { getXattr } from '../../../native/libc.js';
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclWriters, AclFormatError, parseAcl } from './acl.js';
@@ -64,26 +65,67 @@ function aclOf(path: string, folder: boolean): { access: Buffer | null; default:
   return { access: getXattr(path, ACL_ACCESS_XATTR), default: folder ? getXattr(path, ACL_DEFAULT_XATTR) : null };
 }
 
-/** Every folder from `dir` (resolved, so without links) up to /. */
+/** Links followed in one walk before giving up, as the kernel's MAXSYMLINKS. */
+const MAX_LINKS = 40;
+
+/**
+ * Every folder on the way to `dir`, walked as the kernel resolves it: from / down, each level by
+ * lstat. A link on the way (/var/run → /run) must itself belong to root (or a trusted owner) in a
+ * folder that passed, and the folders it leads to are walked and checked in turn. Checking only
+ * the resolved path (OpenSSH's safe_path) would miss the folder holding the link: whoever can
+ * write that folder can point the link elsewhere after the check. So both are checked.
+ */
 export function checkAncestors(dir: string, opts: TrustOptions = {}): TrustProblem[] {
-  let real: string;
-  try {
-    real = realpathSync(dir);
-  } catch (err) {
-    return [{ path: dir, problem: `cannot be resolved (${errnoText(err)})` }];
-  }
   const problems: TrustProblem[] = [];
-  for (let at = real; ; at = dirname(at)) {
+  const options = { ...opts, ancestor: true };
+  const checked = new Set<string>();
+  const folder = (at: string, st: Stats) => {
+    if (checked.has(at)) return;
+    checked.add(at);
+    problems.push(...nodeProblems(at, st, aclOf(at, true), options));
+  };
+  let links = 0;
+  // Walks `path` level by level; returns where it really leads, or null when it cannot be walked.
+  const walk = (path: string): string | null => {
+    let at: string = sep;
     try {
-      const st = lstatSync(at);
-      if (!st.isDirectory()) problems.push({ path: at, problem: 'is not a folder' });
-      else problems.push(...nodeProblems(at, st, aclOf(at, true), { ...opts, ancestor: true }));
+      folder(at, lstatSync(at));
     } catch (err) {
       problems.push({ path: at, problem: `cannot be examined (${errnoText(err)})` });
+      return null;
     }
-    if (at === sep || dirname(at) === at) break;
-  }
-  return problems;
+    for (const name of resolve(path).split(sep).filter(Boolean)) {
+      const next = join(at, name);
+      let st: Stats;
+      try {
+        st = lstatSync(next);
+      } catch (err) {
+        problems.push({ path: next, problem: `cannot be examined (${errnoText(err)})` });
+        return null;
+      }
+      if (st.isSymbolicLink()) {
+        if (++links > MAX_LINKS) {
+          problems.push({ path: next, problem: `leads through more than ${MAX_LINKS} symbolic links` });
+          return null;
+        }
+        const owners = trustedOwners(opts);
+        if (!owners.includes(st.uid)) problems.push({ path: next, problem: `is a symbolic link owned by uid ${st.uid}, not ${owners.length > 1 ? `root or uid ${owners.slice(1).join(', ')}` : 'root'}` });
+        const real = walk(resolve(at, readlinkSync(next)));
+        if (real === null) return null;
+        at = real;
+        continue;
+      }
+      if (!st.isDirectory()) {
+        problems.push({ path: next, problem: 'is not a folder' });
+        return null;
+      }
+      folder(next, st);
+      at = next;
+    }
+    return at;
+  };
+  walk(resolve(dir));
+  return dedupe(problems);
 }
 
 export type StateKind = 'folder' | 'file';

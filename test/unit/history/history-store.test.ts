@@ -183,17 +183,39 @@ describe('HistoryStore after a crash', () => {
 });
 
 describe('HistoryStore rotation', () => {
-  it('keeps the newest maxEntries, atomically, and appends to the new file afterwards', () => {
+  it('keeps the newest maxEntries, atomically, once the file holds half as many again, and appends to the new file afterwards', () => {
     const dir = tempDir();
     const file = join(dir, 'history.jsonl');
-    const store = openStore(file, 3);
-    for (let i = 1; i <= 5; i++) store.append(makeEntry(i));
-    expect(ids(store)).toEqual(['e5', 'e4', 'e3']);
-    expect(lines(file).filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['e3', 'e4', 'e5']);
+    const store = openStore(file, 4);
+    for (let i = 1; i <= 6; i++) store.append(makeEntry(i));
+    expect(ids(store)).toEqual(['e6', 'e5', 'e4', 'e3', 'e2', 'e1']); // up to 1.5 × 4: not rotated yet
+    store.append(makeEntry(7));
+    expect(ids(store)).toEqual(['e7', 'e6', 'e5', 'e4']);
+    expect(lines(file).filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['e4', 'e5', 'e6', 'e7']);
     expect(readdirSync(dir)).toEqual(['history.jsonl']); // no temp file left behind
 
-    store.append(makeEntry(6));
-    expect(ids(openStore(file))).toEqual(['e6', 'e5', 'e4']);
+    store.append(makeEntry(8));
+    expect(ids(openStore(file))).toEqual(['e8', 'e7', 'e6', 'e5', 'e4']);
+  });
+
+  it('rewrites the file once per maxEntries / 2 appends past the limit, not on every append', () => {
+    const file = join(tempDir(), 'history.jsonl');
+    const store = openStore(file, 100);
+    // A rewrite renames a new file over the old one: the inode changes. Counted from outside the store.
+    let rewrites = 0;
+    let inode = statSync(file).ino;
+    for (let i = 1; i <= 1000; i++) {
+      store.append(makeEntry(i));
+      const now = statSync(file).ino;
+      if (now !== inode) rewrites++;
+      inode = now;
+    }
+    // A rewrite when the 151st entry comes, then after each 51 more (100 → 151): 17 in 1,000 appends, where it was 900.
+    expect(rewrites).toBe(17);
+    expect(store.count).toBeGreaterThanOrEqual(100);
+    expect(store.count).toBeLessThanOrEqual(150);
+    expect(ids(store)[0]).toBe('e1000');
+    expect(ids(openStore(file)).slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => `e${1000 - i}`));
   });
 
   it('rotates on open when the file is over the limit, dropping corrupt lines with the rewrite', () => {

@@ -2,14 +2,14 @@
 // setfacl when the acl package is installed, else written as the xattr itself), folders on the way
 // that others can write, and the config opened once. Needs root (files must be root's to pass).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setXattr } from '../../../native/libc.js';
 import { checkConfigFileOwnership, loadTrustedConfigFile } from '../../../app/host/config/load.js';
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclWriters, encodeAcl, parseAcl, type AclEntry } from '../../../app/host/trust/acl.js';
-import { openAppendNoFollow, readFileNoFollow, replaceFileAtomic } from '../../../app/host/trust/files.js';
-import { checkConfigPrograms, checkProgramPath, checkStatePath, checkStatePaths, describeProblem } from '../../../app/host/trust/paths.js';
+import { openAppendNoFollow, readStateFile, replaceFileAtomic } from '../../../app/host/trust/files.js';
+import { checkAncestors, checkConfigPrograms, checkProgramPath, checkStatePath, checkStatePaths, describeProblem } from '../../../app/host/trust/paths.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) process.stderr.write('SKIPPED test/unit/host/trust.test.ts (root checks): not running as root, so no file can be root-owned here\n');
@@ -102,6 +102,38 @@ describe.skipIf(!isRoot)('trusted paths (as root)', () => {
     expect(checkStatePath(link, 'folder').map(describeProblem)).toEqual([`${link} is a symbolic link: the helper never follows links in its state paths`]);
     // a missing file inside a linked folder is judged by that folder
     expect(checkStatePath(join(link, 'journal.json'), 'file').map((p) => p.path)).toEqual([link]);
+  });
+
+  it('refuses a state path whose middle leads through a link in a folder another user owns, though where it leads is sound', () => {
+    const good = fresh(); // root's, 0755: the resolved path alone passes
+    const theirs = fresh();
+    chownSync(theirs, 65534, 65534); // nobody may re-point what is in here at any time
+    symlinkSync(good, join(theirs, 'link'));
+    const history = join(theirs, 'link', 'state', 'history.jsonl');
+    mkdirSync(join(good, 'state'));
+    expect(checkStatePath(history, 'file').map(describeProblem)).toEqual([`${theirs} is owned by uid 65534, not root`]);
+    // The same link in a folder only root can write passes: /var/run → /run is such a link.
+    const sound = fresh();
+    symlinkSync(good, join(sound, 'link'));
+    expect(checkStatePath(join(sound, 'link', 'state', 'history.jsonl'), 'file')).toEqual([]);
+  });
+
+  it('refuses a link on the way that another user owns, and walks where a link leads (to an attacker\'s folder)', () => {
+    const good = fresh();
+    const dir = fresh();
+    symlinkSync(good, join(dir, 'theirs'));
+    lchownSync(join(dir, 'theirs'), 65534, 65534);
+    expect(checkAncestors(join(dir, 'theirs')).map(describeProblem)).toEqual([`${join(dir, 'theirs')} is a symbolic link owned by uid 65534, not root`]);
+    const attacker = fresh();
+    chownSync(attacker, 65534, 65534);
+    mkdirSync(join(attacker, 'x'));
+    symlinkSync(join(attacker, 'x'), join(dir, 'away'));
+    expect(checkAncestors(join(dir, 'away', 'state')).map(describeProblem)).toEqual([`${attacker} is owned by uid 65534, not root`, `${join(attacker, 'x', 'state')} cannot be examined (does not exist)`]);
+    // A relative link, and a loop, are walked as the kernel would.
+    symlinkSync('../' + good.split('/').pop()!, join(dir, 'rel'));
+    expect(checkAncestors(join(dir, 'rel'))).toEqual([]);
+    symlinkSync(join(dir, 'loop'), join(dir, 'loop'));
+    expect(checkAncestors(join(dir, 'loop')).map(describeProblem)).toEqual([`${join(dir, 'loop')} leads through more than 40 symbolic links`]);
   });
 
   it('refuses a 0664 root:root file whose ACL grants another user write, and accepts one whose mask takes write away', () => {
@@ -237,9 +269,9 @@ describe.skipIf(!isRoot)('no-follow reads', () => {
     try {
       writeFileSync(join(dir, 'secret'), 'root-only');
       symlinkSync(join(dir, 'secret'), join(dir, 'drivers.json'));
-      expect(() => readFileNoFollow(join(dir, 'drivers.json'))).toThrow(/ELOOP/);
+      expect(() => readStateFile(join(dir, 'drivers.json'))).toThrow(/is a symbolic link/);
       writeFileSync(join(dir, 'plain.json'), '{}');
-      expect(readFileNoFollow(join(dir, 'plain.json')).toString()).toBe('{}');
+      expect(readStateFile(join(dir, 'plain.json')).toString()).toBe('{}');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -151,32 +151,32 @@ describe('connection caps', () => {
 
   it.skipIf(!isRoot)('256 idle connections of one uid do not lock out another uid (as root: the flood runs as nobody)', async () => {
     const { socketPath } = await startTestDaemon({ helperYaml: `helper: { users: [${NOBODY}] }` });
-    // Opens 256 connections at once, holds them, and reports what each got.
+    // Opens 256 connections at once, holds them, and reports what each got: an answer, "busy", or
+    // a close without a word (refusals past the few that may wait to be read are closed at once).
     const FLOOD = `
       const net = require('node:net');
-      let open = 0, busy = 0, other = 0, done = 0;
-      const socks = [];
+      let busy = 0, served = 0, unanswered = 0, done = 0, busyMessage = null;
+      const settle = () => { if (++done === 256) process.stdout.write(JSON.stringify({ busy, served, unanswered, message: busyMessage }) + '\\n'); };
       for (let i = 0; i < 256; i++) {
         const s = net.connect(process.argv[1]);
-        socks.push(s);
-        let text = '';
+        let text = '', settled = false;
         s.on('error', () => {});
-        s.on('connect', () => { open++; s.write(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'hello' }) + '\\n'); });
+        s.on('connect', () => s.write(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'hello' }) + '\\n'));
         s.on('data', (d) => {
           text += d;
-          if (!text.includes('\\n')) return;
+          if (settled || !text.includes('\\n')) return;
+          settled = true;
           const m = JSON.parse(text.split('\\n')[0]);
-          if (m.error && m.error.code === ${RpcErrorCode.Busy}) busy++; else if (m.result) other++;
-          if (++done === 256) process.stdout.write(JSON.stringify({ open, busy, served: other, message: busyMessage || null }) + '\\n');
-          if (m.error) busyMessage = m.error.message;
+          if (m.error && m.error.code === ${RpcErrorCode.Busy}) { busy++; busyMessage = m.error.message; } else if (m.result) served++;
+          settle();
         });
+        s.on('close', () => { if (!settled) { settled = true; unanswered++; settle(); } });
       }
-      let busyMessage = '';
       process.stdin.on('data', () => process.exit(0));
     `;
     const child = spawn(process.execPath, ['-e', FLOOD, socketPath], { uid: NOBODY, gid: NOBODY, cwd: '/', stdio: ['pipe', 'pipe', 'inherit'] });
     try {
-      const report = await new Promise<{ open: number; busy: number; served: number; message: string | null }>((resolve) => {
+      const report = await new Promise<{ busy: number; served: number; unanswered: number; message: string | null }>((resolve) => {
         let out = '';
         child.stdout.on('data', (d) => {
           out += d;
@@ -184,7 +184,10 @@ describe('connection caps', () => {
         });
       });
       expect(report.served).toBe(32);
-      expect(report.busy).toBe(224);
+      // The first refusals say why (4 may wait to be read at once); the rest are closed at once.
+      expect(report.busy).toBeGreaterThanOrEqual(4);
+      expect(report.busy + report.unanswered).toBe(224);
+      expect(report.message).toBe('busy: uid 65534 (nobody) already has 32 connections to the helper open (limit 32 per user); close some and try again');
       // The flood still holds its 32 connections: root gets in all the same.
       const { messages } = await exchange(socketPath, request(1, 'hello'), 1);
       expect(messages[0]).toMatchObject({ id: 1, result: { uid: 0 } });
