@@ -41,7 +41,7 @@ describe('switches refused before planning are recorded', () => {
 
   it('a configured GPU absent from the bus: refused in its queue, recorded under its configured address', async () => {
     const base = makeHarness();
-    const h = makeHarness({}, 400, { sim: base.sim, dir: base.dir }, withGhost(base.sim.config));
+    const h = makeHarness({}, 400, { sim: base.sim, dir: base.dir, generation: 1 }, withGhost(base.sim.config));
     const { socketPath } = await startTestDaemon({ service: h.service as never, config: withGhost(h.sim.config) });
     const { messages } = await exchange(socketPath, request(1, 'switch', { gpu: 'ghost', target: 'win11', requestedBy: 'cli' }), 1);
     expect(messages[0]).toMatchObject({ id: 1, error: { message: expect.stringContaining('GPU ghost is not on the PCI bus') } });
