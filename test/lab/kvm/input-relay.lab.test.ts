@@ -1,0 +1,141 @@
+// Keyboard follows the GPU (issue 12), on a real kernel: L1 gets a virtio keyboard from the outer
+// QEMU, this test types into it through the outer QEMU's QMP (input-send-event), and the real
+// input relay (app/host/input) runs in L1 against it: EVIOCGRAB, a uinput twin with the copied
+// capabilities, the chord detected and swallowed; then QEMU's input-linux object on the twin feeds
+// a nested guest (L2, tiny kernel), whose own evdev node reports the keys on its serial console.
+// Last, a stand-in helper holding a relay is SIGKILLed: L1 gets its keyboard back.
+// One L1 boot; everything inside runs in one node process (test/lab/kvm/input-lab.ts).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { QmpClient } from '../../../app/backends/qmp/client.js';
+import { kvmLabUnavailable } from '../lib/availability.js';
+import { describeOrSkip } from '../../support/skip.js';
+import { buildProject } from '../lib/build.js';
+import { describeRun, runInL1, shareDirOf } from '../lib/l1.js';
+import { l1BootUnderLoad } from '../lib/l2-boot.js';
+import { REPO_ROOT } from '../lib/paths.js';
+import { buildTinyKernel, tinyKernelUnavailable } from '../lib/tiny-kernel.js';
+import { workstation } from '../lib/topology.js';
+
+interface Key { code: number; value: number }
+interface Latency { frames: number; p50Us: number | null; p99Us: number | null; maxUs: number | null }
+interface Results {
+  error?: string;
+  realNode: string;
+  baseline: { l1Keys: Key[] };
+  relay: { devices: { name: string; node: string }[]; twinName: string; twinKeyBits: string; realKeyBits: string; typed: Key[]; twinKeys: Key[]; l1KeysWhileGrabbed: Key[]; l1EventsWhileGrabbed: number; chords: number };
+  objectAdd: { execute: string; arguments: Record<string, unknown> };
+  guest: { objects: { name: string; type: string }[]; typed: Key[]; l2Keys: Key[]; l2Node: string | null; twinEventsWhileQemuHeldIt: number; l1EventsWhileInGuest: number; chords: number; objectsAfterDel: unknown[] };
+  stopped: { latency: Latency | null; lost: string[]; twinLeft: string[]; l1Keys: Key[] };
+  killed: { holderDevices: { name: string; node: string }[]; twinsWhileHeld: string[]; l1EventsWhileHeld: number; twinsAfterKill: string[]; l1KeysAfterKill: Key[] };
+  ms: number;
+}
+
+const NAME = 'kvm-input-relay';
+const KEY = { a: 30, h: 35, k: 37, LEFTCTRL: 29, RIGHTCTRL: 97 };
+const downUp = (code: number): Key[] => [{ code, value: 1 }, { code, value: 0 }];
+const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends the key events the job asks for (share/type/N.req) through the outer QEMU's QMP, one
+ * input-send-event per event, and answers with N.done. Runs until `done()` says so.
+ */
+async function typist(share: string, socketPath: string, done: () => boolean): Promise<number> {
+  let qmp: QmpClient | undefined;
+  while (!qmp && !done()) {
+    try { qmp = await QmpClient.connect({ socketPath, vm: 'L1', commandTimeoutMs: 10_000 }); } catch { await sleep(200); }
+  }
+  let n = 1;
+  try {
+    while (qmp && !done()) {
+      const req = join(share, 'type', `${n}.req`);
+      if (!existsSync(req)) { await sleep(100); continue; }
+      for (const [key, down] of JSON.parse(readFileSync(req, 'utf8')) as [string, boolean][]) {
+        await qmp.execute('input-send-event', { events: [{ type: 'key', data: { down, key: { type: 'qcode', data: key } } }] });
+        await sleep(15);
+      }
+      writeFileSync(join(share, 'type', `${n}.done`), '');
+      n++;
+    }
+  } finally {
+    qmp?.close();
+  }
+  return n - 1;
+}
+
+describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a nested guest', () => {
+  let r: Results;
+
+  beforeAll(async () => {
+    const tiny = await buildTinyKernel();
+    const socket = `/tmp/baton-lab-input-${process.pid}.qmp`;
+    let finished = false;
+    const running = runInL1({
+      name: NAME,
+      topology: workstation,
+      boot: l1BootUnderLoad,
+      extraArgs: ['-device', 'virtio-keyboard-pci,id=lab-kbd,bus=pcie.0,addr=0x5', '-qmp', `unix:${socket},server=on,wait=off`],
+      argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/input-relay-job.sh')],
+      env: { TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
+      deadlineMs: 1_200_000,
+    });
+    mkdirSync(join(shareDirOf(NAME), 'type'), { recursive: true });
+    const typed = typist(shareDirOf(NAME), socket, () => finished);
+    const run = await running.finally(() => { finished = true; });
+    const requests = await typed;
+    const file = join(run.shareDir, 'results.json');
+    if (!existsSync(file)) throw new Error(`no results.json\n${describeRun(run)}`);
+    r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    process.stdout.write(`[input-relay] L1 run ${run.qemu.durationMs} ms, ${requests} typing requests, job ${r.ms ?? '?'} ms, status ${run.status}\n`);
+    if (r.error) throw new Error(`the lab job failed: ${r.error}\n${describeRun(run)}`);
+    if (run.status !== 0) throw new Error(describeRun(run));
+    const l = r.stopped.latency;
+    process.stdout.write(`[input-relay] relay latency (kernel event timestamp → write to uinput returned, CLOCK_MONOTONIC, L1 under TCG): ${l?.frames} frames, p50 ${l?.p50Us} µs, p99 ${l?.p99Us} µs, max ${l?.maxUs} µs\n`);
+  }, 2_400_000);
+
+  it('without the relay, L1 reads the keys the outer QEMU types on its virtio keyboard', () => {
+    expect(r.baseline.l1Keys).toEqual(downUp(KEY.a));
+  });
+
+  it('the relay grabs the keyboard: L1 reads nothing, its twin "Baton: QEMU Virtio Keyboard" (same key capabilities) emits every key but the chord', () => {
+    expect(r.relay.twinName).toBe('Baton: QEMU Virtio Keyboard');
+    expect(r.relay.twinKeyBits).toBe(r.relay.realKeyBits);
+    expect(r.relay.devices[0]?.node).not.toBe(r.realNode);
+    expect(r.relay.l1EventsWhileGrabbed).toBe(0);
+    expect(r.relay.twinKeys).toEqual(r.relay.typed);
+    expect(r.relay.twinKeys.map((k) => k.code)).not.toContain(KEY.LEFTCTRL);
+    expect(r.relay.twinKeys.map((k) => k.code)).not.toContain(KEY.RIGHTCTRL);
+    expect(r.relay.chords).toBe(1);
+  });
+
+  it('QEMU takes the twin with object-add input-linux (grab-toggle ctrl-ctrl), and the nested guest reads the keys on its own evdev node, without the chord', () => {
+    expect(r.objectAdd.arguments).toMatchObject({ 'qom-type': 'input-linux', id: 'baton-input-kbd', evdev: r.relay.devices[0]?.node, 'grab-toggle': 'ctrl-ctrl', repeat: false });
+    expect(r.guest.objects).toEqual([{ name: 'baton-input-kbd', type: 'child<input-linux>' }]);
+    expect(r.guest.l2Node).toMatch(/^event\d+$/);
+    expect(r.guest.l2Keys).toEqual(r.guest.typed);
+    expect(r.guest.chords).toBe(1);
+    expect(r.guest.l1EventsWhileInGuest).toBe(0);
+    // QEMU grabbed the twin in turn: L1's reader of the twin got nothing either.
+    expect(r.guest.twinEventsWhileQemuHeldIt).toBe(0);
+    expect(r.guest.objectsAfterDel).toEqual([]);
+  });
+
+  it('stopping the relay gives L1 its keyboard back, removes the twin, and reports its own latency', () => {
+    expect(r.stopped.twinLeft).toEqual([]);
+    expect(r.stopped.lost).toEqual([]);
+    expect(r.stopped.l1Keys).toEqual(downUp(KEY.h));
+    const l = r.stopped.latency;
+    expect(l?.frames).toBeGreaterThanOrEqual(r.relay.typed.length);
+    expect(l?.p50Us).not.toBeNull();
+    expect(l?.p99Us).not.toBeNull();
+  });
+
+  it('a helper killed while it relays leaves L1 with its keyboard: the grab and the twin die with the relay', () => {
+    expect(r.killed.twinsWhileHeld).toEqual(['Baton: QEMU Virtio Keyboard']);
+    expect(r.killed.l1EventsWhileHeld).toBe(0);
+    expect(r.killed.twinsAfterKill).toEqual([]);
+    expect(r.killed.l1KeysAfterKill).toEqual(downUp(KEY.k));
+  });
+});
