@@ -96,5 +96,5 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
  * may hand in the workstation it holds, to plant faults in it.
  */
 export async function simulatedService(config: BatonConfig, speed = 1, sim: SimulatedWorkstation = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) })): Promise<HelperService> {
-  return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...helperStores(config) }));
+  return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, inputs: sim.inputs, ...helperStores(config) }));
 }
