@@ -77,6 +77,8 @@ export class InputFollower implements InputPort {
     const chord = this.deps.config.inputs.returnChord.keys.map((k) => KEY_CODES[k]).filter((c): c is number => c !== undefined);
     const handle = await this.deps.relay.start({
       devices, chord,
+      // A node child: its start-up is slow on a loaded machine (seconds under emulation in the lab).
+      readyDeadlineMs: 20_000,
       onChord: () => this.chord?.(gpu),
       onLost: (name) => this.deps.log(`${gpu}: input ${name} went away (unplugged?); the guest was told its keys are up`),
     });

@@ -18,7 +18,7 @@
 //   stopped   the relay stopped (its latency figures): L1's reader gets the keys again
 //   killed    a stand-in helper that holds a relay is SIGKILLed: its child lets go, L1 gets its keys
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QmpClient } from '../../../app/backends/qmp/client.js';
 import { grabToggleFor, inputLinuxAdd, inputLinuxDel, inputObjectId } from '../../../app/backends/qmp/input-object.js';
@@ -90,7 +90,6 @@ async function send(events: [string, boolean][]): Promise<void> {
   mkdirSync(join(OUT, 'type'), { recursive: true });
   writeFileSync(join(OUT, 'type', `${n}.req.tmp`), JSON.stringify(events));
   // The host polls for *.req: the rename makes it appear whole.
-  const { renameSync } = await import('node:fs');
   renameSync(join(OUT, 'type', `${n}.req.tmp`), join(OUT, 'type', `${n}.req`));
   await waitFor(`the host to type request ${n}`, () => existsSync(join(OUT, 'type', `${n}.done`)), 60_000);
 }

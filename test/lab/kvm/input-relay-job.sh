@@ -2,7 +2,9 @@
 # Inside L1 with the "workstation" topology plus a virtio keyboard from the outer QEMU: the input
 # relay on a real kernel (test/lab/kvm/input-lab.ts, one node process), with a nested QEMU (tiny
 # kernel, its PS/2 keyboard on evdev) booting meanwhile for the guest phase. L2 is killed at the end.
-# Environment: TINY_BZIMAGE TINY_INITRD.
+# Then the same end to end through the real helper daemon (input-helper-lab.ts): GPU A into L2 with
+# the keyboard following it, the chord bringing it home, a kill and a recovery.
+# Environment: GPU_A GPU_A_AUDIO TINY_BZIMAGE TINY_INITRD.
 set -u
 . "$LAB_REPO/test/lab/kvm/nested-lib.sh"
 QMP=/tmp/vm-a.qmp
@@ -31,5 +33,14 @@ CMD_DEADLINE=800
 run input node "$LAB_REPO/dist/test/lab/kvm/input-lab.js" "$QMP" "$SERIAL"
 rc=$?
 cat "$OUT/cmd/input.out"
+
+log "loading GPU A's host drivers for the helper phase"
+sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel -- "$GPU_A" "$GPU_A_AUDIO" || exit 1
+modprobe vfio-pci
+drivers host "$GPU_A" "$GPU_A_AUDIO"
+run helper node "$LAB_REPO/dist/test/lab/kvm/input-helper-lab.js" "$QMP" "$SERIAL"
+hrc=$?
+cat "$OUT/cmd/helper.out"
+drivers end "$GPU_A" "$GPU_A_AUDIO"
 log "done"
-exit "$rc"
+[ "$rc" -eq 0 ] && [ "$hrc" -eq 0 ]

@@ -5,7 +5,7 @@
 // a nested guest (L2, tiny kernel), whose own evdev node reports the keys on its serial console.
 // Last, a stand-in helper holding a relay is SIGKILLed: L1 gets its keyboard back.
 // One L1 boot; everything inside runs in one node process (test/lab/kvm/input-lab.ts).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { QmpClient } from '../../../app/backends/qmp/client.js';
@@ -31,9 +31,19 @@ interface Results {
   killed: { holderDevices: { name: string; node: string }[]; twinsWhileHeld: string[]; l1EventsWhileHeld: number; twinsAfterKill: string[]; l1KeysAfterKill: Key[] };
   ms: number;
 }
+interface Entry { id: string; requestedBy: string; from: string; to: string; outcome: string; finalOwner: string; steps: { name: string; outcome: string; ms: number }[] }
+interface HelperResults {
+  error?: string;
+  into: { result: { outcome: string; owner: string; error?: string }; entry?: Entry; twins: string[]; guestSawGpu: boolean };
+  inGuest: { l2Keys: Key[]; l1Events: number };
+  chord: { entry: Entry; l1KeysAfter: Key[]; l2KeysOfChord: Key[]; owner?: string; twinsAfter: string[]; guestHasGpu: boolean };
+  killed: { again: string; twinsBeforeKill: string[]; twinsAfterKill: string[]; l1AfterKill: Key[]; twinsAfterRestart: string[]; l2KeysAfterRestart: Key[]; l1EventsAfterRestart: number; helperLog: string[] };
+  home: { outcome: string; twins: string[] };
+}
 
 const NAME = 'kvm-input-relay';
-const KEY = { a: 30, h: 35, k: 37, LEFTCTRL: 29, RIGHTCTRL: 97 };
+const KEY = { a: 30, h: 35, k: 37, q: 16, w: 17, x: 45, y: 21, z: 44, LEFTCTRL: 29, RIGHTCTRL: 97 };
+const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
 const downUp = (code: number): Key[] => [{ code, value: 1 }, { code, value: 0 }];
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,26 +57,29 @@ async function typist(share: string, socketPath: string, done: () => boolean): P
   while (!qmp && !done()) {
     try { qmp = await QmpClient.connect({ socketPath, vm: 'L1', commandTimeoutMs: 10_000 }); } catch { await sleep(200); }
   }
-  let n = 1;
+  let served = 0;
   try {
     while (qmp && !done()) {
-      const req = join(share, 'type', `${n}.req`);
-      if (!existsSync(req)) { await sleep(100); continue; }
-      for (const [key, down] of JSON.parse(readFileSync(req, 'utf8')) as [string, boolean][]) {
+      const dir = join(share, 'type');
+      const next = readdirSync(dir).filter((f) => /^\d+\.req$/.test(f) && !existsSync(join(dir, f.replace(/req$/, 'done')))).sort((a, b) => parseInt(a) - parseInt(b))[0];
+      if (!next) { await sleep(100); continue; }
+      for (const [key, down] of JSON.parse(readFileSync(join(dir, next), 'utf8')) as [string, boolean][]) {
         await qmp.execute('input-send-event', { events: [{ type: 'key', data: { down, key: { type: 'qcode', data: key } } }] });
         await sleep(15);
       }
-      writeFileSync(join(share, 'type', `${n}.done`), '');
-      n++;
+      writeFileSync(join(dir, next.replace(/req$/, 'done')), '');
+      served++;
     }
   } finally {
     qmp?.close();
   }
-  return n - 1;
+  return served;
 }
 
 describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a nested guest', () => {
   let r: Results;
+  let h: HelperResults;
+  let jobStatus: string;
 
   beforeAll(async () => {
     const tiny = await buildTinyKernel();
@@ -78,7 +91,7 @@ describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a n
       boot: l1BootUnderLoad,
       extraArgs: ['-device', 'virtio-keyboard-pci,id=lab-kbd,bus=pcie.0,addr=0x5', '-qmp', `unix:${socket},server=on,wait=off`],
       argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/input-relay-job.sh')],
-      env: { TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
+      env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
       deadlineMs: 1_200_000,
     });
     mkdirSync(join(shareDirOf(NAME), 'type'), { recursive: true });
@@ -89,8 +102,10 @@ describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a n
     if (!existsSync(file)) throw new Error(`no results.json\n${describeRun(run)}`);
     r = JSON.parse(readFileSync(file, 'utf8')) as Results;
     process.stdout.write(`[input-relay] L1 run ${run.qemu.durationMs} ms, ${requests} typing requests, job ${r.ms ?? '?'} ms, status ${run.status}\n`);
-    if (r.error) throw new Error(`the lab job failed: ${r.error}\n${describeRun(run)}`);
-    if (run.status !== 0) throw new Error(describeRun(run));
+    if (r.error) throw new Error(`the relay phase failed: ${r.error}\n${describeRun(run)}`);
+    const helperFile = join(run.shareDir, 'helper.json');
+    h = (existsSync(helperFile) ? JSON.parse(readFileSync(helperFile, 'utf8')) : { error: `no helper.json\n${describeRun(run)}` }) as HelperResults;
+    jobStatus = run.status === 0 ? 'ok' : describeRun(run);
     const l = r.stopped.latency;
     process.stdout.write(`[input-relay] relay latency (kernel event timestamp → write to uinput returned, CLOCK_MONOTONIC, L1 under TCG): ${l?.frames} frames, p50 ${l?.p50Us} µs, p99 ${l?.p99Us} µs, max ${l?.maxUs} µs\n`);
   }, 2_400_000);
@@ -137,5 +152,44 @@ describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a n
     expect(r.killed.l1EventsWhileHeld).toBe(0);
     expect(r.killed.twinsAfterKill).toEqual([]);
     expect(r.killed.l1KeysAfterKill).toEqual(downUp(KEY.k));
+  });
+
+  // --- through the real helper daemon: the switch's move-input step, the chord, a kill, recovery
+  it('the helper phase ran to its end', () => {
+    expect(h.error ?? null).toBeNull();
+  });
+
+  it('switching GPU A into vm-a moves the keyboard with it (move-input step): the keys reach vm-a\'s evdev node, not L1', () => {
+    expect(h.into.result).toMatchObject({ outcome: 'succeeded', owner: 'vm-a' });
+    expect(h.into.entry?.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(['claim:ok', 'reset:ok', 'vbios:ok', 'attach:ok', 'move-input:ok', 'verify:ok']);
+    expect(h.into.twins).toEqual(['Baton: QEMU Virtio Keyboard']);
+    expect(h.into.guestSawGpu).toBe(true);
+    expect(h.inGuest.l2Keys).toEqual([...downUp(KEY.x), ...downUp(KEY.y)]);
+    expect(h.inGuest.l1Events).toBe(0);
+  });
+
+  it('the chord brings the GPU home as the helper\'s own switch (requestedBy chord, with its steps); vm-a never sees the chord; L1 gets its keys again', () => {
+    expect(h.chord.entry).toMatchObject({ requestedBy: 'chord', from: 'vm-a', to: 'host', outcome: 'succeeded', finalOwner: 'host' });
+    expect(h.chord.entry.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(['move-input:ok', 'release:ok', 'return-to-host:ok', 'verify:ok']);
+    expect(h.chord.owner).toBe('host');
+    expect(h.chord.l2KeysOfChord).toEqual([]);
+    expect(h.chord.twinsAfter).toEqual([]);
+    expect(h.chord.guestHasGpu).toBe(false);
+    expect(h.chord.l1KeysAfter).toEqual(downUp(KEY.z));
+  });
+
+  it('a helper SIGKILLed while it relays leaves L1 with its keyboard; the restarted helper gives vm-a the keyboard again', () => {
+    expect(h.killed.again).toBe('succeeded');
+    expect(h.killed.twinsBeforeKill).toEqual(['Baton: QEMU Virtio Keyboard']);
+    expect(h.killed.twinsAfterKill).toEqual([]);
+    expect(h.killed.l1AfterKill).toEqual(downUp(KEY.q));
+    expect(h.killed.twinsAfterRestart).toEqual(['Baton: QEMU Virtio Keyboard']);
+    expect(h.killed.l2KeysAfterRestart).toEqual(downUp(KEY.w));
+    expect(h.killed.l1EventsAfterRestart).toBe(0);
+    expect(h.home).toEqual({ outcome: 'succeeded', twins: [] });
+  });
+
+  it('the job ended cleanly', () => {
+    expect(jobStatus).toBe('ok');
   });
 });
