@@ -57,14 +57,21 @@ class NodeReader {
 }
 
 let request = 1000; // input-lab.ts numbers its requests from 1
-async function send(events: [string, boolean][]): Promise<void> {
+/** One key event, or several sent in one input-send-event command. */
+type Step = [string, boolean] | [string, boolean][];
+async function send(events: Step[]): Promise<void> {
   const n = ++request;
   writeFileSync(join(OUT, 'type', `${n}.req.tmp`), JSON.stringify(events));
   renameSync(join(OUT, 'type', `${n}.req.tmp`), join(OUT, 'type', `${n}.req`));
   await waitFor(`the host to type request ${n}`, () => existsSync(join(OUT, 'type', `${n}.done`)), 60_000);
 }
-const tap = (...keys: string[]): [string, boolean][] => keys.flatMap((k): [string, boolean][] => [[k, true], [k, false]]);
-const CHORD_PRESS: [string, boolean][] = [['ctrl', true], ['ctrl_r', true], ['ctrl_r', false], ['ctrl', false]];
+const tap = (...keys: string[]): Step[] => keys.flatMap((k): Step[] => [[k, true], [k, false]]);
+/**
+ * The default return chord: both Ctrl keys down in one input-send-event (one frame, as a person
+ * pressing both at once; sent apart, a loaded emulated L1 can stamp them past the detector's 300 ms
+ * hold bound), then both up. A nested array is one command.
+ */
+const CHORD_PRESS: Step[] = [[['ctrl', true], ['ctrl_r', true]], [['ctrl_r', false], ['ctrl', false]]];
 
 const l2Lines = (prefix: string) => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split('\n').filter((l) => l.startsWith(prefix)) : []);
 const l2Keys = (from: number) => l2Lines('l2-key ').slice(from).map((l) => { const [, , code, value] = l.split(' '); return { code: Number(code), value: Number(value) }; });

@@ -85,7 +85,9 @@ class NodeReader {
 
 let request = 0;
 /** Asks the host to send these key events through the outer QEMU's QMP; resolves once it has. */
-async function send(events: [string, boolean][]): Promise<void> {
+/** One key event, or several sent in one input-send-event command. */
+type Step = [string, boolean] | [string, boolean][];
+async function send(events: Step[]): Promise<void> {
   const n = ++request;
   mkdirSync(join(OUT, 'type'), { recursive: true });
   writeFileSync(join(OUT, 'type', `${n}.req.tmp`), JSON.stringify(events));
@@ -93,9 +95,13 @@ async function send(events: [string, boolean][]): Promise<void> {
   renameSync(join(OUT, 'type', `${n}.req.tmp`), join(OUT, 'type', `${n}.req`));
   await waitFor(`the host to type request ${n}`, () => existsSync(join(OUT, 'type', `${n}.done`)), 60_000);
 }
-const tap = (...keys: string[]): [string, boolean][] => keys.flatMap((k): [string, boolean][] => [[k, true], [k, false]]);
-/** The default return chord, pressed the way a person does: left Ctrl, right Ctrl, let go in reverse. */
-const CHORD_PRESS: [string, boolean][] = [['ctrl', true], ['ctrl_r', true], ['ctrl_r', false], ['ctrl', false]];
+const tap = (...keys: string[]): Step[] => keys.flatMap((k): Step[] => [[k, true], [k, false]]);
+/**
+ * The default return chord: both Ctrl keys down in one input-send-event (one frame, as a person
+ * pressing both at once; sent apart, a loaded emulated L1 can stamp them past the detector's 300 ms
+ * hold bound), then both up. A nested array is one command.
+ */
+const CHORD_PRESS: Step[] = [[['ctrl', true], ['ctrl_r', true]], [['ctrl_r', false], ['ctrl', false]]];
 
 /** Kernel key codes of the qcodes the test types. */
 const CODE: Record<string, number> = Object.fromEntries('abcdefghijklmnopqrstuvwxyz'.split('').map((l) => [l, KEY_CODES[`KEY_${l.toUpperCase()}`] as number]));
@@ -140,8 +146,10 @@ async function main(): Promise<Record<string, unknown>> {
   Object.assign(r.relay as object, { typed: downUp(...text, 'd'), twinKeys: twinReader.keys(), l1KeysWhileGrabbed: l1.keys(l1Mark), l1EventsWhileGrabbed: l1.count - l1Mark, chords });
 
   // --- guest: QEMU's input-linux object on the twin, in L2
-  const ready = await waitFor('L2 to boot with its keyboard on evdev', () => existsSync(l2Serial) && /^l2-input event\d+ /m.test(readFileSync(l2Serial, 'utf8')), 600_000);
-  log(`L2 ready (${ready})`);
+  const serial = () => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8') : '');
+  await waitFor('L2 to boot', () => /^l2-ready/m.test(serial()), 600_000);
+  await waitFor("L2's keyboard on evdev (an l2-input line)", () => /^l2-input event\d+ /m.test(serial()), 60_000);
+  log(`L2 ready: ${serial().split('\n').filter((l) => l.startsWith('l2-input')).join('; ')}`);
   const qmp = await QmpClient.connect({ socketPath: l2Qmp, vm: 'l2', commandTimeoutMs: 30_000 });
   const toggle = grabToggleFor(CHORD_NAMES);
   const add = inputLinuxAdd({ id: inputObjectId('kbd'), evdev: twin, ...(toggle && { grabToggle: toggle }) });
