@@ -139,7 +139,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       await host.release(gpu.address, policy);
       return;
     case 'move-input':
-      await runMoveInput(step, gpu.name, ctx.inputs, undo);
+      await runMoveInput(step, gpu.name, ctx.inputs, ctx.backendFor, undo);
       return;
     case 'verify':
       await verifyOwner(ctx, step.owner);

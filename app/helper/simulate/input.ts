@@ -1,6 +1,7 @@
 // The simulated workstation's keyboard and mouse (issue 12): which VM has each GPU's inputs, the
-// return chord pressed at will, and a one-shot failure for fault tests. Like the real relay, the
-// inputs go only into a running VM, and a helper crash takes them back to the host.
+// return chord pressed at will, and a one-shot failure for fault tests. Like the real follower, it
+// puts an input object into the VM's (simulated) QEMU, which only a running VM takes, and a helper
+// crash takes the inputs back to the host.
 import type { InputPort } from '../../domain/input/port.js';
 import type { BackendFor } from '../../domain/switch/ports.js';
 import type { VmName } from '../../domain/vm/port.js';
@@ -20,9 +21,14 @@ export class SimulatedInputs implements InputPort {
       this.failures.delete(gpu);
       throw new Error(failure);
     }
+    const id = `baton-input-${gpu}`;
+    const before = this.at.get(gpu);
+    if (before && before !== vm) await this.backendFor(before).inputs?.remove(before, id).catch(() => {}); // a VM that went away took it
     if (vm !== null) {
-      const { state } = await this.backendFor(vm).state(vm);
-      if (state !== 'running') throw new Error(`${vm} is ${state}: QEMU cannot take the virtual keyboard and mouse`);
+      const inputs = this.backendFor(vm).inputs;
+      if (!inputs) throw new Error(`${vm} cannot take an evdev input`);
+      await inputs.remove(vm, id);
+      await inputs.add(vm, { id, evdev: `/dev/input/event${20 + this.moves.length}` });
       this.at.set(gpu, vm);
     } else {
       this.at.delete(gpu);

@@ -86,6 +86,27 @@ describe('move input: a planned step of the switch', () => {
     expect(h.sim.inputs.holder('gpu-a')).toBeNull();
   });
 
+  it('into a Xen VM: the GPU moves, the step is skipped saying why, the inputs stay with the host; back home the step has nothing to give back', async () => {
+    const h = await fresh();
+    const r = await h.service.switchGpu({ gpu: 'gpu-a', target: 'vm-xen', requestedBy: 'cli' });
+    expect(r.outcome).toBe('succeeded');
+    const entry = h.history.get(r.switchId);
+    expect(entry?.steps.find((s) => s.name === 'move-input')).toMatchObject({ outcome: 'skipped', error: expect.stringContaining('vm-xen runs on xen, which cannot take an evdev input') });
+    expect(h.sim.inputs.holder('gpu-a')).toBeNull();
+    const home = await h.service.switchGpu({ gpu: 'gpu-a', target: 'host', requestedBy: 'cli' });
+    expect(home.outcome).toBe('succeeded');
+    expect(h.sim.inputs.holder('gpu-a')).toBeNull();
+  });
+
+  it('the VM\'s QEMU holds one input object while it has the inputs, and none after they left', async () => {
+    const h = await fresh();
+    await h.service.switchGpu({ gpu: 'gpu-a', target: 'win11', requestedBy: 'cli' });
+    expect(Object.keys(h.sim.backends.qmp.inputObjectsOf('win11'))).toEqual(['baton-input-gpu-a']);
+    await h.service.switchGpu({ gpu: 'gpu-a', target: 'linux-dev', requestedBy: 'cli' });
+    expect(h.sim.backends.qmp.inputObjectsOf('win11')).toEqual({});
+    expect(Object.keys(h.sim.backends.libvirt.inputObjectsOf('linux-dev'))).toEqual(['baton-input-gpu-a']);
+  });
+
   it('after a helper crash (its relays died with it), recovery gives the VM that still holds the GPU its inputs again', async () => {
     const h = await fresh();
     await h.service.switchGpu({ gpu: 'gpu-a', target: 'win11', requestedBy: 'cli' });
