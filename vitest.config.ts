@@ -8,8 +8,10 @@ const onDemandLabs = process.env.BATON_LAB_XEN_STRESS ? [] : ['test/lab/xen/node
 // the handoff suite's in-process CLI runner (test/lab/kvm/cli-batch.ts) no longer captures the
 // CLI's error text since the CLI's output moved (4 of 63 checks see ''), a harness fault that was
 // found too late to fix and re-run in the lab this session; the switch-helper suite failed at setup
-// on the merged code (its config named a group the lab lacks: fixed) and its re-run had not ended.
-const pendingLabs = process.env.BATON_LAB_PENDING ? [] : ['test/lab/kvm/handoff.lab.test.ts', 'test/lab/kvm/switch-helper.lab.test.ts'];
+// on the merged code (its config named a group the lab lacks: fixed) and its re-run had not ended;
+// the input-relay suite (issue 12) was written this session but could not get the lab lock to run
+// before the session ended: it joins the default run once it has passed once.
+const pendingLabs = process.env.BATON_LAB_PENDING ? [] : ['test/lab/kvm/handoff.lab.test.ts', 'test/lab/kvm/switch-helper.lab.test.ts', 'test/lab/kvm/input-relay.lab.test.ts'];
 
 export default defineConfig({
   test: {
