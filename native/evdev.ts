@@ -22,6 +22,10 @@ export const EVIOCGBIT = (ev: number, len: number) => ioc(IOC_READ, 'E', 0x20 + 
 export const EVIOCGABS = (abs: number) => ior('E', 0x40 + abs, ABSINFO_SIZE);
 /** EVIOCGRAB = _IOW('E', 0x90, int): 1 takes the device from every other reader, 0 gives it back. */
 export const EVIOCGRAB = iow('E', 0x90, INT_SIZE);
+/** EVIOCSCLOCKID = _IOW('E', 0xa0, int): which clock stamps this fd's events. */
+export const EVIOCSCLOCKID = iow('E', 0xa0, INT_SIZE);
+/** CLOCK_MONOTONIC: the clock of process.hrtime (libuv's uv_hrtime), so the relay can time itself. */
+export const CLOCK_MONOTONIC = 1;
 
 // --- uinput: 'U' (UINPUT_IOCTL_BASE) ---
 export const UI_DEV_CREATE = io('U', 1);
@@ -77,6 +81,11 @@ export function readCapabilities(fd: number): DeviceCapabilities {
 
 export function grab(fd: number, on: boolean): void {
   ioctlInt(fd, EVIOCGRAB, on ? 1 : 0, on ? 'EVIOCGRAB' : 'EVIOCGRAB release');
+}
+
+/** Stamps this fd's events with CLOCK_MONOTONIC instead of CLOCK_REALTIME (which jumps when the clock is set). */
+export function useMonotonicClock(fd: number): void {
+  ioctlInt(fd, EVIOCSCLOCKID, CLOCK_MONOTONIC, 'EVIOCSCLOCKID');
 }
 
 /** Sets up and creates the virtual device on an open /dev/uinput fd; returns its sysfs name ("input42"). */

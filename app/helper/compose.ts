@@ -13,6 +13,8 @@ import { RomStore } from '../host/rom/store.js';
 import { checkProgramPath, describeProblem } from '../host/trust/paths.js';
 import { RealHost } from './adapters/real-host.js';
 import { XenHost } from './adapters/xen-host.js';
+import { InputFollower } from './adapters/input-follower.js';
+import { createInputRelay } from '../host/input/relay.js';
 import { readInventory } from '../host/inventory.js';
 import { JournalBook } from './engine/journal.js';
 import { RegistryOwnerBook } from './engine/owner-book.js';
@@ -88,7 +90,11 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
   // In a Xen dom0 the GPU waits on pciback and xl binds it; elsewhere Baton binds vfio-pci itself.
   const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null, deviceLocks: ctx.deviceLocks });
   const host = inventory.vfio.xenDom0 ? new XenHost(ctx, roms) : new RealHost(ctx, roms);
-  return startService(new HelperService({ config, host, backendFor: backendsFromConfig(config, xen), ...helperStores(config) }));
+  const backendFor = backendsFromConfig(config, xen);
+  const log = (line: string) => void process.stderr.write(`baton helper: ${line}\n`);
+  // Keyboards and mice follow GPUs only when the config names some (no relay, no uinput otherwise).
+  const inputs = config.inputs.devices.length ? new InputFollower({ config, relay: createInputRelay(), backendFor, log }) : undefined;
+  return startService(new HelperService({ config, host, backendFor, ...helperStores(config), ...(inputs ? { inputs } : {}) }));
 }
 
 /**
@@ -96,5 +102,5 @@ export async function realService(config: BatonConfig, xen: XenBackendFactory = 
  * may hand in the workstation it holds, to plant faults in it.
  */
 export async function simulatedService(config: BatonConfig, speed = 1, sim: SimulatedWorkstation = createSimulatedWorkstation({ speed, stateDir: dirname(config.helper.journal) })): Promise<HelperService> {
-  return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, ...helperStores(config) }));
+  return startService(new HelperService({ config, host: sim.host, backendFor: sim.backendFor, inputs: sim.inputs, ...helperStores(config) }));
 }

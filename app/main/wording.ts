@@ -8,6 +8,7 @@ const STEP_LABELS: Record<StepName, string> = {
   vbios: 'loading the VBIOS',
   attach: 'attaching',
   'return-to-host': 'returning to the host driver',
+  'move-input': 'moving the keyboard and mouse',
   verify: 'verifying',
 };
 

@@ -88,7 +88,7 @@ export interface Helper {
 /** The simulated operations that carry each step (a fault armed for a step lands on them). */
 const STEP_OPERATIONS: Record<StepName, Operation[]> = {
   release: ['detach', 'shutdown'], claim: ['claim'], reset: ['reset'], vbios: ['romFile'],
-  attach: ['attach', 'start'], 'return-to-host': ['release'], verify: ['passthroughDevices'],
+  attach: ['attach', 'start'], 'return-to-host': ['release'], 'move-input': [], verify: ['passthroughDevices'],
 };
 
 export interface ModelWorld {

@@ -25,6 +25,8 @@ import { freeRootPorts, type DomainFacts } from './domain-xml.js';
 import { DomstateFormatError, parseDomstate } from './domstate.js';
 import type { DomainEvent } from './event-lines.js';
 import { VirshEventStream } from './event-stream.js';
+import { monitorInputs } from '../qmp/vm-inputs.js';
+import { monitorReply } from './monitor-command.js';
 import { gpuFunctions, guestBusNumber, hostdevXml, placeGpu, type GpuLayout, type PlacedHostdev } from './gpu-devices.js';
 
 export interface LibvirtVmConfig {
@@ -53,6 +55,15 @@ export class LibvirtBackend implements VmBackend {
   readonly hypervisor = 'libvirt' as const;
   private readonly listeners = new Set<VmEventListener>();
   private readonly streams = new Map<string, VirshEventStream>();
+  /**
+   * libvirt refuses to hot-plug <input type='evdev'> (docs/input.md): the input-linux object goes
+   * through the domain's monitor. libvirt marks the domain tainted (custom-monitor); Baton records
+   * and removes the object itself.
+   */
+  readonly inputs = monitorInputs('libvirt', async (vm, command) => {
+    const handle = this.handle(vm);
+    return monitorReply(vm, command.execute, await virsh(handle, ['qemu-monitor-command', '--domain', handle.domain, JSON.stringify(command)]));
+  });
 
   constructor(private readonly options: LibvirtBackendOptions) {}
 

@@ -21,6 +21,7 @@ import { vfioDeviceArgs, vfioFunctions } from './gpu-request.js';
 import type { QmpEvent } from './messages.js';
 import { launchQemu, type QemuProcess } from './qemu-process.js';
 import { vmStateFromRunState } from './run-state.js';
+import { monitorInputs } from './vm-inputs.js';
 import { listPeripherals, plugSlot, unplugDevices } from './slot-plug.js';
 
 export interface QmpVmConfig {
@@ -55,6 +56,7 @@ export class QmpBackend implements VmBackend {
   private readonly connecting = new Map<VmName, Promise<QmpClient>>();
   private readonly processes = new Map<VmName, QemuProcess>();
   private readonly listeners = new Set<VmEventListener>();
+  readonly inputs = monitorInputs('qmp', async (vm, command) => (await this.client(vm)).execute(command.execute, command.arguments));
 
   constructor(private readonly options: QmpBackendOptions) {}
 

@@ -11,6 +11,8 @@ export interface PlanGpu {
   reset: ResetMethodName;
   vbios?: { source: 'file'; file: string } | { source: 'capture' };
   policy: HandoffPolicy;
+  /** Config names of the inputs that follow this GPU (issue 12); none: no input step. */
+  inputs?: readonly string[];
 }
 
 export interface PlanVm {
@@ -28,6 +30,8 @@ export type PlannedStep =
   | { name: 'vbios' }
   | { name: 'attach'; vm: string; how: PlanVm['acquire']; guestSlot?: PlanVm['guestSlot'] }
   | { name: 'return-to-host' }
+  /** The GPU's inputs go to `to` (null: back to the host); its undo gives them back to `from`. */
+  | { name: 'move-input'; from: string | null; to: string | null }
   | { name: 'verify'; owner: Owner };
 
 export interface SwitchPlan {
@@ -48,6 +52,11 @@ export function planSwitch(gpu: PlanGpu, from: Owner, to: Owner, vms: Map<string
     return found;
   };
 
+  // Keyboard and mouse: back to the host first (the user who pressed the chord sees the host's
+  // screen soon and types there), into a VM last (once it has the GPU it shows).
+  const inputs = (gpu.inputs?.length ?? 0) > 0;
+  const fromVm = isVm(from) ? from : null;
+  if (inputs && fromVm && !isVm(to)) steps.push({ name: 'move-input', from: fromVm, to: null });
   if (isVm(from)) {
     const source = vm(from);
     const force = source.release.method === 'shutdown' ? source.release.forceAfterSeconds : undefined;
@@ -67,6 +76,7 @@ export function planSwitch(gpu: PlanGpu, from: Owner, to: Owner, vms: Map<string
     steps.push({ name: 'vbios' });
     const target = vm(to);
     steps.push({ name: 'attach', vm: to, how: target.acquire, ...(target.guestSlot ? { guestSlot: target.guestSlot } : {}) });
+    if (inputs) steps.push({ name: 'move-input', from: fromVm, to });
   }
   steps.push({ name: 'verify', owner: to });
   return { gpu: gpu.name, from, to, steps };
@@ -80,6 +90,7 @@ export function describeStep(step: PlannedStep): string {
     case 'vbios': return 'prepare the VBIOS';
     case 'attach': return `${step.how === 'start' ? 'start' : 'hot-plug into'} ${step.vm}`;
     case 'return-to-host': return 'give back to the host drivers';
+    case 'move-input': return step.to ? `move the keyboard and mouse into ${step.to}${step.from ? ` from ${step.from}` : ''}` : `give the keyboard and mouse back to the host${step.from ? ` from ${step.from}` : ''}`;
     case 'verify': return `verify that ${step.owner} has it`;
   }
 }

@@ -31,7 +31,7 @@ export type Owner = 'host' | 'park' | VmName;
  *  (recovery after a crash; chord, a key chord the helper itself saw). */
 export type Requester = 'tray' | 'shortcut' | 'cli' | 'browser' | 'recovery' | 'chord';
 
-export type StepName = 'release' | 'claim' | 'reset' | 'vbios' | 'attach' | 'return-to-host' | 'verify';
+export type StepName = 'release' | 'claim' | 'reset' | 'vbios' | 'attach' | 'return-to-host' | 'move-input' | 'verify';
 export type StepOutcome = 'ok' | 'failed' | 'undone' | 'skipped';
 
 /** Progress of a switch as clients see it; one event per step start and end. */

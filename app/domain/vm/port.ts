@@ -105,10 +105,29 @@ export type VmEvent =
 export type VmEventListener = (event: VmEvent) => void;
 export type Unsubscribe = () => void;
 
+/** A relayed input (issue 12) for QEMU: an input-linux object on the relay's virtual evdev node. */
+export interface VmInputRequest {
+  /** QEMU object id ("baton-input-kbd"). */
+  id: string;
+  /** /dev/input/eventN of the relay's virtual device. */
+  evdev: string;
+  /** QEMU's grab-toggle (GrabToggleKeys, e.g. "ctrl-ctrl"); left out: QEMU's default. */
+  grabToggle?: string;
+}
+
+/** What a backend does with relayed inputs; absent where the hypervisor cannot take an evdev device (Xen). */
+export interface VmInputs {
+  add(vm: VmName, input: VmInputRequest): Promise<void>;
+  /** Idempotent: an object that is not there (the VM restarted, the helper died) is no error. */
+  remove(vm: VmName, id: string): Promise<void>;
+}
+
 /**
  * Every method rejects with a VmBackendError subclass (see errors.ts), never a bare Error.
  */
 export interface VmBackend {
+  /** Relayed keyboards and mice (issue 12); absent: this hypervisor cannot take them. */
+  readonly inputs?: VmInputs;
   readonly hypervisor: Hypervisor;
   listVms(): Promise<VmSummary[]>;
   state(vm: VmName): Promise<VmStatus>;

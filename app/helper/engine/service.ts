@@ -1,7 +1,7 @@
 // The helper's service: switches queued per GPU and run by the engine, the registry reconciled
 // with the machine GPU by GPU in each GPU's queue, the history, and events for subscribers.
 import { randomUUID } from 'node:crypto';
-import { findGpu as findGpuConfig, resolveTarget, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
+import { findGpu as findGpuConfig, inputsOfGpu, resolveTarget, type BatonConfig, type GpuConfig } from '../../domain/config/index.js';
 import { configuredGpu, resolveConfiguredGpu } from '../../domain/handoff/policy.js';
 import { CLIENT_REQUESTERS, type HistoryEntry } from '../../domain/history/entry.js';
 import type { HistoryPage, HistoryQuery as StoreQuery } from '../../domain/history/query.js';
@@ -17,6 +17,9 @@ import { GpuQueue, type SwitchJob } from './gpu-queue.js';
 import type { JournalBook } from './journal.js';
 import { observeVms } from './observe.js';
 import type { RegistryOwnerBook } from './owner-book.js';
+import type { InputPort } from '../../domain/input/port.js';
+import { isVm } from '../../domain/switch/plan.js';
+import { chordTarget, restoreInputs } from './input-follow.js';
 import { recoverJournal, type RecoveryOutcome } from './recovery.js';
 import { SwitchEngine, type EngineDeps, type ResolvedGpu } from './switch-engine.js';
 
@@ -39,6 +42,8 @@ export interface ServiceDeps {
   undoDeadlineMs?: number;
   observeDeadlineMs?: number;
   beforeStep?: EngineDeps['beforeStep'];
+  /** Keyboards and mice that follow GPUs (issue 12); absent: no input relay. */
+  inputs?: InputPort;
 }
 
 /** A request the helper refuses before anything moves: unknown GPU or target, and so on. */
@@ -80,7 +85,7 @@ export class HelperService implements BatonService {
           if (err instanceof RequestRefused) await this.recordRefused(this.gpuConfig(gpu), job.target, job.requestedBy, job.peer, err.message, job, new Date().toISOString(), null);
           throw err;
         });
-        return this.engine.run(resolved, job);
+        return this.settleInputs(await this.engine.run(resolved, job), gpu);
       },
       (gpu, replaced, by) => this.superseded(gpu, replaced, by),
       emit,
@@ -89,6 +94,33 @@ export class HelperService implements BatonService {
       this.queue.exclusive(gpu.name, () => this.engine.settle(gpu, switchId, note)).catch((err: Error) => this.log(`${gpu.name}: looking again after a late call failed: ${err.message}`));
     };
     if (deps.owners.loadProblem) this.recoveryProblems.push(deps.owners.loadProblem);
+    deps.inputs?.onChord((gpu) => void this.chord(gpu));
+  }
+
+  /**
+   * A switch that did not succeed may end without its undos (the engine skips them when the GPU is
+   * seen back where it started): the inputs go to whoever has the GPU now, the host if no VM does.
+   */
+  private async settleInputs(result: SwitchResult, gpu: string): Promise<SwitchResult> {
+    const inputs = this.deps.inputs;
+    if (!inputs || result.outcome === 'succeeded' || inputsOfGpu(this.deps.config, gpu).length === 0) return result;
+    const vm = isVm(result.owner) && !isUncertain(result.owner) ? result.owner : null;
+    if (inputs.holder(gpu) === vm) return result;
+    await inputs.follow(gpu, vm).catch((err: Error) => this.log(`${gpu}: after the switch ${result.switchId}, its keyboard and mouse could not follow it to ${vm ?? 'the host'}: ${err.message}`));
+    return result;
+  }
+
+  /** The return chord, pressed while a VM had the inputs of `gpu`: the configured move, as the helper's own request. */
+  private async chord(gpu: string): Promise<SwitchResult | null> {
+    const target = chordTarget(this.deps.config, this.deps.owners.ownerOf(gpu) ?? 'host');
+    if (!target) {
+      this.log(`${gpu}: the return chord was pressed, but ${this.deps.config.inputs.returnChord.action} has no target from here`);
+      return null;
+    }
+    return this.switchAsHelper(gpu, target, 'chord').catch((err: Error) => {
+      this.log(`${gpu}: the return chord's move to ${target} was refused: ${err.message}`);
+      return null;
+    });
   }
 
   /** What the desk (app/helper/desk) reads beside the service's answers: the same host and history. */
@@ -117,6 +149,13 @@ export class HelperService implements BatonService {
       if (outcome.result) results.push(outcome.result);
       if (outcome.problem) problems.push(outcome.problem);
     }));
+    // A helper that died took its relays with it (the grab and the virtual devices die with the
+    // relay process): give each VM that still holds a GPU that GPU's inputs again.
+    if (this.deps.inputs) {
+      problems.push(...await restoreInputs(this.deps.config, this.deps.inputs, {
+        exclusive: (gpu, work) => this.queue.exclusive(gpu, work), resolveGpu: (name) => this.resolveGpu(name), look: (gpu) => this.engine.look(gpu),
+      }));
+    }
     this.recoveryProblems.push(...problems);
     return { results, problems };
   }
@@ -173,7 +212,9 @@ export class HelperService implements BatonService {
       throw new RequestRefused(`GPU ${config.name} is not on the PCI bus (looked for ${describeMatch(config)})${problems.length ? `: ${problems.join('; ')}` : ''}`);
     }
     const functions = [...found.functions.map((f) => f.address), ...config.movablePeers.filter((p) => !found.functions.some((f) => f.address === p))] as PciAddress[];
-    return { name: config.name, address: found.address, functions, config };
+    // The inputs that follow it, its own list or the global one, for the move-input step.
+    const inputs = inputsOfGpu(this.deps.config, config.name).map((d) => d.name);
+    return { name: config.name, address: found.address, functions, config: { ...config, ...(inputs.length ? { inputs } : {}) } };
   }
 
   /** A client's request. Its `requestedBy` is a hint; 'recovery' and 'chord' are the helper's own. */

@@ -6,7 +6,9 @@ import type { PlannedStep, PlanVm } from '../../domain/switch/plan.js';
 import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
 import type { UndoStack } from '../../domain/undo-stack.js';
 import type { AttachGpuRequest, GuestSlot } from '../../domain/vm/port.js';
+import type { InputPort } from '../../domain/input/port.js';
 import { ResetFailed } from '../../host/reset/reset.js';
+import { runMoveInput } from './input-step.js';
 
 export interface StepContext {
   gpu: { name: string; address: PciAddress; functions: PciAddress[]; config: GpuConfig };
@@ -15,6 +17,8 @@ export interface StepContext {
   backendFor: BackendFor;
   /** The ROM chosen by the vbios step, for the attach step. */
   romFile?: string;
+  /** Where the GPU's keyboard and mouse go (the move-input step); absent: no input relay. */
+  inputs?: InputPort;
 }
 
 /** The step did not apply to this GPU and the switch goes on; the message is recorded. */
@@ -133,6 +137,9 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       // A return that stops halfway leaves functions split; claiming again mends it.
       undo.push(`take ${gpu.name} back to ${host.stubDriver}`, () => host.claim(gpu.address, policy));
       await host.release(gpu.address, policy);
+      return;
+    case 'move-input':
+      await runMoveInput(step, gpu.name, ctx.inputs, ctx.backendFor, undo);
       return;
     case 'verify':
       await verifyOwner(ctx, step.owner);

@@ -8,6 +8,7 @@
 // to their end, and the GPU is looked at again then.
 import type { BatonConfig, GpuConfig } from '../../domain/config/index.js';
 import type { HistoryEntry, HistoryStep } from '../../domain/history/entry.js';
+import type { InputPort } from '../../domain/input/port.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import { isUncertain, LOST, WEDGED, type UncertainOwner } from '../../domain/ownership/registry.js';
 import { describeStep, isVm, planSwitch, type PlannedStep, type PlanVm, type SwitchPlan } from '../../domain/switch/plan.js';
@@ -57,6 +58,8 @@ export interface EngineDeps {
   undoDeadlineMs?: number;
   /** Deadline of each question to a VM while observing. */
   observeDeadlineMs?: number;
+  /** Where GPUs' keyboards and mice go (issue 12); absent: no input relay, move-input steps skip. */
+  inputs?: InputPort;
   /** Test seam for the crash model: runs before each step's journal write is acted on. */
   beforeStep?: (step: StepName, phase: JournalRecord['phase']) => Promise<void> | void;
 }
@@ -68,6 +71,7 @@ const DEFAULT_DEADLINES: Record<StepName, number> = {
   vbios: 30_000,
   attach: 120_000,
   'return-to-host': 60_000,
+  'move-input': 30_000,
   verify: 30_000,
 };
 const RELEASE_MARGIN_MS = 15_000;
@@ -78,7 +82,7 @@ export function planVms(config: BatonConfig): Map<string, PlanVm> {
 }
 
 function planGpu(gpu: ResolvedGpu) {
-  return { name: gpu.name, address: gpu.address, functions: gpu.functions, reset: gpu.config.reset, ...(gpu.config.vbios ? { vbios: gpu.config.vbios } : {}), policy: { movablePeers: gpu.config.movablePeers, allowBootVga: gpu.config.allowBootVga, loadVfioModule: gpu.config.loadVfioModule } };
+  return { name: gpu.name, address: gpu.address, functions: gpu.functions, reset: gpu.config.reset, ...(gpu.config.vbios ? { vbios: gpu.config.vbios } : {}), policy: { movablePeers: gpu.config.movablePeers, allowBootVga: gpu.config.allowBootVga, loadVfioModule: gpu.config.loadVfioModule }, ...(gpu.config.inputs?.length ? { inputs: gpu.config.inputs } : {}) };
 }
 
 /** The GPU is wholly with `owner`, as seen. */
@@ -188,7 +192,7 @@ export class SwitchEngine {
   }
 
   private context(gpu: ResolvedGpu): StepContext {
-    return { gpu, vms: this.vms, host: this.deps.host, backendFor: this.deps.backendFor };
+    return { gpu, vms: this.vms, host: this.deps.host, backendFor: this.deps.backendFor, ...(this.deps.inputs ? { inputs: this.deps.inputs } : {}) };
   }
 
   private deadline(step: PlannedStep): number {

@@ -8,6 +8,7 @@ import type { VmState } from '../../domain/vm/port.js';
 import { simulatedConfig } from './config.js';
 import type { Fault, FaultSpec, HangOutcome } from './faults.js';
 import { SimulatedHost } from './host.js';
+import { SimulatedInputs } from './input.js';
 import { GPU_A, GPU_B, WORKSTATION, type MachineSpec, type VmSpec } from './machine.js';
 import { mergeLatencies, type LatencyOverrides } from './timing.js';
 import { SimulatedVmBackend } from './vm-backend.js';
@@ -16,6 +17,7 @@ import { Workstation, type WorkstationSnapshot } from './workstation.js';
 
 export { SimulatedHost, SimulatedWedgedWrite } from './host.js';
 export { SimulatedVmBackend } from './vm-backend.js';
+export { SimulatedInputs } from './input.js';
 export { Workstation, type WorkstationSnapshot } from './workstation.js';
 export { DEFAULT_LATENCIES, type Latencies, type LatencyOverrides } from './timing.js';
 export { HOST_OPERATIONS, VM_OPERATIONS, type Fault, type FaultKind, type FaultSpec, type HangOutcome, type Operation } from './faults.js';
@@ -40,6 +42,8 @@ export interface SimulatedWorkstation {
   /** One backend per hypervisor kind, each serving the VMs of its kind. */
   backends: Record<Hypervisor, SimulatedVmBackend>;
   workstation: Workstation;
+  /** The keyboards and mice that follow GPUs (the input port). */
+  inputs: SimulatedInputs;
   config: BatonConfig;
   injectFault(spec: FaultSpec): Fault;
   faults(): Fault[];
@@ -87,6 +91,7 @@ export function createSimulatedWorkstation(options: SimulatedWorkstationOptions 
     backendFor,
     backends,
     workstation,
+    inputs: new SimulatedInputs(backendFor),
     config,
     injectFault: (spec) => workstation.faults.inject(spec),
     faults: () => workstation.faults.list(),

@@ -10,7 +10,7 @@ import {
 } from '../../domain/vm/errors.js';
 import type {
   AttachGpuRequest, AttachGpuResult, DetachGpuOptions, DetachGpuResult, GuestSlot, ShutdownOptions, ShutdownResult, StartOptions,
-  StartResult, Unsubscribe, VmBackend, VmEventListener, VmName, VmState, VmStatus, VmSummary,
+  StartResult, Unsubscribe, VmBackend, VmEventListener, VmInputs, VmName, VmState, VmStatus, VmSummary,
 } from '../../domain/vm/port.js';
 import { shutdownAbandonedMessage, shutdownWait } from '../../domain/vm/port.js';
 import type { VmOperation } from './faults.js';
@@ -19,7 +19,32 @@ import { COMMANDS, commandMessage, deviceIdFor, ERROR_CLASS, FAULT_TEXT, PLUG_TE
 import type { PlugProblem, SimVm, Workstation } from './workstation.js';
 
 export class SimulatedVmBackend implements VmBackend {
-  constructor(private readonly ws: Workstation, readonly hypervisor: Hypervisor) {}
+  /** QEMU's input-linux objects in each running VM (QMP and libvirt; Xen cannot take evdev inputs). */
+  readonly inputs?: VmInputs;
+  private readonly inputObjects = new Map<VmName, Map<string, string>>();
+
+  constructor(private readonly ws: Workstation, readonly hypervisor: Hypervisor) {
+    if (hypervisor !== 'xen') {
+      this.inputs = {
+        add: async (name, input) => {
+          const vm = this.vm(name);
+          if (vm.state !== 'running' && vm.state !== 'paused') throw new VmNotRunningError(`${name} is ${vm.state}`, { vm: name, hypervisor });
+          const objects = this.inputObjects.get(name) ?? new Map<string, string>();
+          if (objects.has(input.id)) throw new VmCommandFailedError(`${name}: attempt to add duplicate property '${input.id}' to object (type 'container')`, { vm: name, hypervisor });
+          objects.set(input.id, input.evdev);
+          this.inputObjects.set(name, objects);
+        },
+        remove: async (name, id) => void this.inputObjects.get(name)?.delete(id),
+      };
+    }
+  }
+
+  /** The input objects a VM holds now (id → evdev node), for tests. */
+  inputObjectsOf(name: VmName): Record<string, string> {
+    const vm = this.vm(name);
+    if (vm.state === 'shut-off') this.inputObjects.delete(name); // a VM that stopped lost them
+    return Object.fromEntries(this.inputObjects.get(name) ?? []);
+  }
 
   async listVms(): Promise<VmSummary[]> {
     const names = this.ws.vmNames().filter((name) => this.ws.vm(name).spec.hypervisor === this.hypervisor);

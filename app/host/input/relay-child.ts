@@ -6,15 +6,17 @@
 //
 // argv[2]: JSON { devices: [{ name, path }], chord: [key codes] }.
 // stdout: JSON lines {type: "ready", devices: [{name, node}]}, {type: "chord"}, {type: "lost", name},
-// {type: "error", message}.
+// {type: "error", message}, and last, when told to stop, {type: "stopped", latency} (its own time
+// per event, domain/input/latency.ts).
 //
-// NOT RUN FOR REAL YET: the build machines have no /dev/uinput and no keyboard; the KVM lab's L1
-// kernel has both (see docs/input.md, next steps).
+// Runs for real in the KVM lab (test/lab/kvm/input-relay.lab.test.ts): the build machines have no
+// /dev/uinput and no keyboard.
 import { readdirSync } from 'node:fs';
 import { KEY_CODES } from '../../domain/input/codes.js';
 import { uinputDescription } from '../../domain/input/capabilities.js';
-import { decodeEvents, encodeEvents, INPUT_EVENT_SIZE } from '../../domain/input/event.js';
-import { createUinputDevice, destroyUinputDevice, grab, readCapabilities } from '../../../native/evdev.js';
+import { decodeEvents, encodeEvents, eventMicros, INPUT_EVENT_SIZE } from '../../domain/input/event.js';
+import { RelayLatency } from '../../domain/input/latency.js';
+import { createUinputDevice, destroyUinputDevice, grab, readCapabilities, useMonotonicClock } from '../../../native/evdev.js';
 import { O_NONBLOCK, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLNVAL, pollFds, readFd, writeFd } from '../../../native/fdio.js';
 import { closeFd, O_RDONLY, openPath } from '../../../native/libc.js';
 import { GuestKeyState, RelayCore, type RelayOutput } from './relay-core.js';
@@ -44,6 +46,7 @@ function main(args: ChildArgs): void {
     const specs = args.devices.map((d) => {
       const fd = openPath(d.path, O_RDONLY | O_NONBLOCK);
       real.push(fd);
+      useMonotonicClock(fd);
       const caps = readCapabilities(fd);
       const twin = openPath('/dev/uinput', O_WRONLY | O_NONBLOCK);
       twins.push(twin);
@@ -53,7 +56,8 @@ function main(args: ChildArgs): void {
     // Grab last: until every twin exists, the host keeps its input untouched.
     real.forEach((fd) => grab(fd, true));
     say({ type: 'ready', devices: specs.map(({ name, node }) => ({ name, node })) });
-    loop(args, specs, real, twins);
+    const latency = loop(args, specs, real, twins);
+    say({ type: 'stopped', latency: latency.summary() });
   } catch (err) {
     say({ type: 'error', message: (err as Error).message });
     cleanup();
@@ -63,15 +67,20 @@ function main(args: ChildArgs): void {
   process.exit(0);
 }
 
-function loop(args: ChildArgs, specs: { name: string; watchesChord: boolean }[], real: number[], twins: number[]): void {
+/** Microseconds of CLOCK_MONOTONIC, the clock the real devices stamp their events with. */
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+function loop(args: ChildArgs, specs: { name: string; watchesChord: boolean }[], real: number[], twins: number[]): RelayLatency {
   const core = new RelayCore(specs, args.chord);
   const guest = twins.map(() => new GuestKeyState());
+  const latency = new RelayLatency();
   const buf = Buffer.alloc(64 * INPUT_EVENT_SIZE);
-  const apply = (out: RelayOutput) => {
+  const apply = (out: RelayOutput, readStartMicros = Infinity) => {
     for (const w of out.writes) {
       const twin = twins[w.device];
       if (twin === undefined) continue;
       writeFd(twin, encodeEvents(w.events));
+      latency.written(w.events, readStartMicros, monotonicMicros());
       guest[w.device]?.written(w.events);
     }
     if (out.chord) say({ type: 'chord' });
@@ -80,20 +89,22 @@ function loop(args: ChildArgs, specs: { name: string; watchesChord: boolean }[],
     const live = real.map((fd, i) => (core.isLost(i) ? -1 : fd)); // poll ignores negative fds
     const revents = pollFds([...live, 0], core.holding ? 20 : 1000);
     const stdin = revents.at(-1) ?? 0;
-    if (stdin & (POLLIN | POLLHUP | POLLERR)) return; // the parent closed our stdin, or died
+    if (stdin & (POLLIN | POLLHUP | POLLERR)) return latency; // the parent closed our stdin, or died
     live.forEach((fd, i) => {
       const r = revents[i] ?? 0;
       if (fd < 0 || r === 0) return;
       const n = r & POLLIN ? readFd(fd, buf) : 'ENODEV';
-      if (typeof n === 'number' && n > 0) return apply(core.events(i, decodeEvents(buf.subarray(0, n))));
+      if (typeof n === 'number' && n > 0) {
+        const events = decodeEvents(buf.subarray(0, n));
+        return apply(core.events(i, events), Math.min(...events.map(eventMicros)));
+      }
       if (n === 'EAGAIN' || n === 'EINTR') return;
       if (r & (POLLERR | POLLHUP | POLLNVAL) || typeof n === 'string' || n === 0) {
         apply(core.lost(i, guest[i]?.keys() ?? []));
         say({ type: 'lost', name: specs[i]?.name });
       }
     });
-    const now = Date.now() * 1000; // CLOCK_REALTIME, as the events' own timestamps
-    apply(core.tick(now));
+    apply(core.tick(monotonicMicros()));
   }
 }
 

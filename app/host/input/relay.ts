@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { LatencySummary } from '../../domain/input/latency.js';
 
 export interface RelayRequest {
   devices: { name: string; path: string }[];
@@ -27,7 +28,8 @@ export interface RelayHandle {
   readonly devices: RelayedDevice[];
   /** Resolves when the child has gone, however it went (the grab is released by then). */
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  stop(): Promise<void>;
+  /** The child's own time per event, as it reported when stopping (null if it died without a word). */
+  stop(): Promise<LatencySummary | null>;
 }
 
 export interface InputRelayPort {
@@ -74,9 +76,12 @@ function startRelay(child: RelayChildCommand, request: RelayRequest): Promise<Re
     const timer = setTimeout(() => fail(`the input relay did not report ready within ${request.readyDeadlineMs ?? 5000} ms`), request.readyDeadlineMs ?? 5000);
     proc.once('error', (err) => fail(`cannot start the input relay: ${err.message}`));
     void exited.then(({ code, signal }) => fail(`the input relay exited before it was ready (${signal ?? `code ${code}`})`));
+    let latency: LatencySummary | null = null;
     const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+    // 'exit' can come before the child's last lines are read: stop() waits for the end of its stdout too.
+    const linesEnded = new Promise<void>((resolve) => lines.once('close', resolve));
     lines.on('line', (line) => {
-      let message: { type?: string; devices?: RelayedDevice[]; message?: string; name?: string };
+      let message: { type?: string; devices?: RelayedDevice[]; message?: string; name?: string; latency?: LatencySummary };
       try {
         message = JSON.parse(line) as typeof message;
       } catch {
@@ -85,6 +90,7 @@ function startRelay(child: RelayChildCommand, request: RelayRequest): Promise<Re
       if (message.type === 'error') return fail(`input relay: ${message.message ?? 'failed'}`);
       if (message.type === 'chord') return request.onChord();
       if (message.type === 'lost') return request.onLost(String(message.name));
+      if (message.type === 'stopped') { latency = message.latency ?? null; return; }
       if (message.type === 'ready' && !settled) {
         settled = true;
         clearTimeout(timer);
@@ -93,7 +99,8 @@ function startRelay(child: RelayChildCommand, request: RelayRequest): Promise<Re
           exited,
           stop: async () => {
             proc.stdin?.end();
-            await exited;
+            await Promise.all([exited, linesEnded]);
+            return latency;
           },
         });
       }

@@ -56,6 +56,8 @@ export interface L1Job {
   deadlineMs?: number;
   memoryMb?: number;
   smp?: number;
+  /** QEMU arguments beyond the topology's (a device the test drives from outside, a QMP monitor). */
+  extraArgs?: string[];
   /**
    * What QEMU boots, given the prepared kernel and the lab initrd. Default: the kernel itself.
    * A Xen lab returns Xen as kernelImage and "VMLINUZ args,INITRD" as initrd.
@@ -89,12 +91,15 @@ export function writeJobFiles(shareDir: string, argv: string[]): void {
   writeFileSync(join(shareDir, 'keep.paths'), `${[REPO_ROOT, LAB_CACHE].join('\n')}\n`);
 }
 
+/** The results share runInL1 gives this job (created, empty, by the time runInL1 returns its promise). */
+export const shareDirOf = (name: string): string => join(LAB_OUT, name, 'share');
+
 export async function runInL1(job: L1Job): Promise<L1Result> {
   for (const a of job.argv) if (a.includes('\n')) throw new Error(`job argument with a newline: ${JSON.stringify(a)}`);
   const kernel = prepareLabKernel();
   const initrd = buildInitrd(kernel);
   const outDir = join(LAB_OUT, job.name);
-  const shareDir = join(outDir, 'share');
+  const shareDir = shareDirOf(job.name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(shareDir, { recursive: true });
   const env = { PATH: GUEST_PATH, HOME: '/tmp', TERM: 'dumb', LAB_SHARE: '/run/lab', LAB_REPO: REPO_ROOT, ...job.env };
@@ -108,7 +113,7 @@ export async function runInL1(job: L1Job): Promise<L1Result> {
     smp: job.smp,
     serialLog,
     shareDir,
-    hardware: deviceArgs(job.topology),
+    hardware: [...deviceArgs(job.topology), ...(job.extraArgs ?? [])],
   });
   writeFileSync(join(outDir, 'qemu.argv'), `${args.join('\n')}\n`);
   const qemu = await runQemu({ args, deadlineMs: job.deadlineMs ?? 300_000, qemuLog: join(outDir, 'qemu.log') });

@@ -16,6 +16,8 @@ export const TINY_KERNEL_OPTIONS = [
   'PCI_QUIRKS', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'PRINTK', 'EARLY_PRINTK', 'BLK_DEV_INITRD', 'RD_GZIP',
   'DEVTMPFS', 'DEVTMPFS_MOUNT', 'PROC_FS', 'SYSFS', 'BINFMT_ELF', 'BINFMT_SCRIPT', 'MULTIUSER', 'FUTEX', 'EPOLL', 'SHMEM',
   'TMPFS', 'SMP', 'X86_LOCAL_APIC', 'X86_IO_APIC',
+  // The input lab (test/lab/kvm/input-relay): the PS/2 keyboard QEMU feeds input-linux events to, read through evdev.
+  'INPUT', 'INPUT_EVDEV', 'INPUT_KEYBOARD', 'KEYBOARD_ATKBD', 'SERIO', 'SERIO_I8042',
 ];
 
 /** The Debian package with the kernel source tarball, and the host tools the build needs. */
@@ -31,7 +33,7 @@ const INITRD_STAMP = `${INITRD}.stamp`;
 /**
  * /init of the L2 guest: mounts the kernel file systems, says it is up, then reports the PCI
  * functions it sees whenever they change (so its serial log shows hot-plug and unplug from the
- * guest's side). Never exits (init must not).
+ * guest's side) and the key events its evdev nodes deliver. Never exits (init must not).
  */
 export const TINY_INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /proc /sys /dev
@@ -40,6 +42,30 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "l2-ready $(cat /proc/uptime)"
+# Every evdev node, once it appears: its name, then each key event read from it (code, value), so
+# the serial log shows what reached the guest's own input devices (test/lab/kvm/input-relay).
+report_keys() {
+  exec 3<"/dev/input/$1"
+  while true; do
+    dd bs=2400 count=1 <&3 2>/dev/null | od -An -v -tu2 -w24 | while read s0 s1 s2 s3 u0 u1 u2 u3 type code v0 v1; do
+      [ "$type" = 1 ] && echo "l2-key $1 $code $v0"
+    done
+  done
+}
+(
+  seen=" "
+  while true; do
+    for p in /sys/class/input/event*; do
+      e="\${p##*/}"
+      [ -e "$p" ] || continue
+      case "$seen" in *" $e "*) continue;; esac
+      seen="$seen$e "
+      echo "l2-input $e $(cat "$p/device/name")"
+      report_keys "$e" &
+    done
+    sleep 1
+  done
+) &
 last=""
 while true; do
   now="$(cd /sys/bus/pci/devices && for d in *; do echo "$d=$(cat $d/vendor):$(cat $d/device)"; done | tr '\\n' ' ')"

@@ -106,11 +106,11 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     get: (id: string) => history.get(id),
     query: (q: Parameters<HistoryStore['query']>[0]) => history.query(q),
   };
-  const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
+  const deadlines = Object.fromEntries((['release', 'claim', 'reset', 'vbios', 'attach', 'return-to-host', 'move-input', 'verify'] as const).map((s) => [s, stepDeadlineMs]));
   const journals = new MortalJournalBook(join(dir, 'journal'), config.gpus.map((g) => g.name), killer);
   const logs: string[] = [];
   const service = new HelperService({
-    config, host, backendFor, journals, owners, history: mortalHistory, log: (line) => logs.push(line),
+    config, host, backendFor, journals, owners, history: mortalHistory, log: (line) => logs.push(line), inputs: sim.inputs,
     stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs,
     beforeStep: (step, phase) => {
       killer.step = step;

@@ -36,3 +36,24 @@ describe('switch planning', () => {
     expect(() => planSwitch(gpu, 'host', 'nowhere', vms)).toThrow(/nowhere is not in the configuration/);
   });
 });
+
+describe('plan: inputs that follow the GPU (issue 12)', () => {
+  const vms = new Map([
+    ['a', { name: 'a', release: { method: 'hot-unplug' as const, timeoutSeconds: 10 }, acquire: 'hot-plug' as const }],
+    ['b', { name: 'b', release: { method: 'hot-unplug' as const, timeoutSeconds: 10 }, acquire: 'hot-plug' as const }],
+  ]);
+  const gpu = { name: 'g', address: '0000:01:00.0' as PciAddress, functions: ['0000:01:00.0' as PciAddress], reset: 'auto' as const, policy: { movablePeers: [], allowBootVga: false, loadVfioModule: false }, inputs: ['kbd'] };
+  const names = (from: string, to: string) => planSwitch(gpu, from, to, vms).steps.map((s) => (s.name === 'move-input' ? `move-input ${s.from ?? 'host'}→${s.to ?? 'host'}` : s.name));
+
+  it('into a VM last (after the attach), back to the host first, handed over VM to VM after the attach', () => {
+    expect(names('host', 'a')).toEqual(['claim', 'reset', 'vbios', 'attach', 'move-input host→a', 'verify']);
+    expect(names('a', 'host')).toEqual(['move-input a→host', 'release', 'return-to-host', 'verify']);
+    expect(names('a', 'park')).toEqual(['move-input a→host', 'release', 'verify']);
+    expect(names('a', 'b')).toEqual(['release', 'reset', 'vbios', 'attach', 'move-input a→b', 'verify']);
+    expect(names('park', 'host')).toEqual(['return-to-host', 'verify']);
+  });
+
+  it('a GPU without inputs plans none', () => {
+    expect(planSwitch({ ...gpu, inputs: [] }, 'host', 'a', vms).steps.map((s) => s.name)).not.toContain('move-input');
+  });
+});

@@ -18,7 +18,7 @@ describe('input relay (parent side)', () => {
     const relay = standIn(`
       process.stdout.write([{ type: 'ready', devices: args.devices.map((d, i) => ({ name: d.name, node: '/dev/input/event' + (40 + i) })) }, { type: 'chord' }, { type: 'lost', name: 'kbd' }].map((m) => JSON.stringify(m) + '\\n').join(''));
       process.stdin.on('data', () => {});
-      process.stdin.on('end', () => process.exit(0));`);
+      process.stdin.on('end', () => { say({ type: 'stopped', latency: { frames: 3, p50Us: 80, p99Us: 200, maxUs: 200 } }); process.exit(0); });`);
     const seen: string[] = [];
     let lost!: () => void;
     const gotLost = new Promise<void>((resolve) => (lost = resolve));
@@ -26,7 +26,7 @@ describe('input relay (parent side)', () => {
     expect(handle.devices).toEqual([{ name: 'kbd', node: '/dev/input/event40' }]);
     await gotLost;
     expect(seen).toEqual(['chord', 'lost kbd']);
-    await handle.stop();
+    expect(await handle.stop()).toEqual({ frames: 3, p50Us: 80, p99Us: 200, maxUs: 200 });
     expect(await handle.exited).toEqual({ code: 0, signal: null });
   });
 

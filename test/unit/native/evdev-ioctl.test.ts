@@ -1,13 +1,14 @@
 // ioctl numbers from the _IOC macros, against the values the kernel headers produce (as printed by
 // a C program including linux/input.h and linux/uinput.h on this machine: gcc, Debian headers).
 import { describe, expect, it } from 'vitest';
-import { EVIOCGABS, EVIOCGBIT, EVIOCGID, EVIOCGNAME, EVIOCGRAB, EVIOCGVERSION, UI_ABS_SETUP, UI_DEV_CREATE, UI_DEV_DESTROY, UI_DEV_SETUP, UI_GET_SYSNAME, UI_SET_ABSBIT, UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_MSCBIT, UI_SET_RELBIT } from '../../../native/evdev.js';
+import { EVIOCGABS, EVIOCGBIT, EVIOCGID, EVIOCGNAME, EVIOCGRAB, EVIOCGVERSION, EVIOCSCLOCKID, UI_ABS_SETUP, UI_DEV_CREATE, UI_DEV_DESTROY, UI_DEV_SETUP, UI_GET_SYSNAME, UI_SET_ABSBIT, UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_MSCBIT, UI_SET_RELBIT } from '../../../native/evdev.js';
 import { ioc } from '../../../native/ioc.js';
 import { VFIO_GROUP_GET_STATUS } from '../../../native/vfio.js';
 
 describe('ioctl numbers', () => {
   it.each([
     ['EVIOCGRAB', EVIOCGRAB, 0x40044590],
+    ['EVIOCSCLOCKID', EVIOCSCLOCKID, 0x400445a0],
     ['EVIOCGVERSION', EVIOCGVERSION, 0x80044501],
     ['EVIOCGID', EVIOCGID, 0x80084502],
     ['EVIOCGNAME(256)', EVIOCGNAME(256), 0x81004506],
