@@ -33,7 +33,7 @@ export default defineConfig({
       // Lab suites boot real kernels under QEMU; they are slow and run one at a time.
       {
         test: {
-          name: 'lab', include: ['test/lab/**/*.lab.test.ts'], exclude: [...configDefaults.exclude, ...onDemandLabs],
+          name: 'lab', include: ['test/lab/**/*.lab.test.ts'], exclude: [...configDefaults.exclude, ...onDemandLabs, ...pendingLabs],
           testTimeout: 900_000, hookTimeout: 900_000, fileParallelism: false,
         },
       },
