@@ -148,8 +148,8 @@ describe('F4: a reconcile never touches a GPU with a call out, and its park clai
     await splitAndLost(h);
     h.sim.injectFault({ operation: 'claim', gpu: GPU_A, kind: 'hang' });
     const findings = (await h.service.reconcile()).join('\n');
-    expect(findings).toMatch(/GPU gpu-a was lost with its functions split between drivers; parking it missed its deadline and has not returned/);
     expect(h.trace.overlaps()).toEqual([]);
+    expect(findings).toMatch(/GPU gpu-a was lost with its functions split between drivers; parking it missed its deadline and has not returned/);
     expect(h.owners.recordOf('gpu-a')).toMatchObject({ owner: 'lost', reason: expect.stringMatching(new RegExp(`park on ${GPU_A.replace(/\./g, '\\.')} missed its deadline and has not returned`)) });
     h.sim.releaseHangs('proceed'); // the claim lands, late
     await untilIdle(h);
@@ -168,8 +168,8 @@ describe('F4: a reconcile never touches a GPU with a call out, and its park clai
     await settle(600); // past the 400 ms deadline
     h.sim.releaseHangs('proceed');
     const findings = (await reconciling).join('\n');
-    expect(findings).toMatch(/parked it on vfio-pci/);
     expect(h.trace.overlaps()).toEqual([]);
+    expect(findings).toMatch(/parked it on vfio-pci/);
     expect(h.owners.ownerOf('gpu-a')).toBe('park');
   });
 
