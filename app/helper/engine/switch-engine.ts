@@ -346,7 +346,7 @@ export class SwitchEngine {
     const reason = calls.map(describeLate).join('; ');
     record.phase = 'awaiting-late';
     record.current = null;
-    record.late = calls.map(describeLate);
+    record.late = calls;
     this.journal(gpu).write(record);
     this.stranded.set(gpu.name, { gpu, record });
     this.deps.log(`${gpu.name}: given up while ${reason}; nothing touches it until then`);
@@ -548,7 +548,8 @@ export class SwitchEngine {
   /** A given-up switch found in its journal at start-up: its late call died with the old helper. */
   async settleJournal(gpu: ResolvedGpu, record: JournalRecord): Promise<SwitchResult> {
     const seen = await this.look(gpu);
-    return this.closeGivenUp(gpu, record, seen, `the helper stopped while ${record.late?.join('; ') ?? 'a call was out past its deadline'}`);
+    const calls = record.late?.map((c) => `${c.step} on ${c.target} (${c.what})`).join('; ') ?? 'a call';
+    return this.closeGivenUp(gpu, record, seen, `the helper stopped while ${calls} was out past its deadline`);
   }
 
   private ownerSeen(seen: Observed, note: string): { owner: Owner; reason: string | undefined } {
@@ -561,7 +562,7 @@ export class SwitchEngine {
     const { owner, reason } = this.ownerSeen(seen, note);
     const outcome: SwitchOutcome = reason ? 'failed' : owner === record.to ? 'succeeded' : owner === record.from ? 'rolled-back' : owner === 'park' ? 'parked' : 'failed';
     this.deps.owners.setOwner(gpu.name, owner, gpu.functions, reason);
-    const before = this.deps.history.get(record.switchId)?.error ?? record.late?.join('; ') ?? 'a call missed its deadline';
+    const before = this.deps.history.get(record.switchId)?.error ?? record.late?.map(describeLate).join('; ') ?? 'a call missed its deadline';
     const error = `${before}; ${note}; ${reason ? `no one can say where it is (${describeObserved(seen)})` : `${owner} has the GPU`}`;
     this.deps.history.append(this.entryOf(gpu, record, outcome, owner, error));
     this.deps.journals.for(gpu.name).clear();

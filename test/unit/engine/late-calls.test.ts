@@ -116,7 +116,7 @@ describe('F3: no port call runs beside a call past its deadline', () => {
     expect(recovery.results).toMatchObject([{ switchId: r.switchId, owner: 'park', outcome: 'parked' }]);
     expect(after.owners.recordOf('gpu-a')).toMatchObject({ owner: 'park' });
     expect(realOwner(after.sim, GPU_A)).toBe('park');
-    expect(after.history.get(r.switchId)?.error).toMatch(/the helper stopped while attach on win11 missed its deadline and has not returned .*; park has the GPU$/);
+    expect(after.history.get(r.switchId)?.error).toMatch(/attach on win11 missed its deadline and has not returned .*; the helper stopped while attach on win11 \(hot-plug into win11\) was out past its deadline; park has the GPU$/);
     expect(readdirSync(after.journals.dir)).toEqual([]);
   });
 
