@@ -2,7 +2,11 @@
 // touch that GPU or the VMs of its switch: an undo, a driver bind or even a look beside a detach
 // still in flight in QEMU, or an unbind still in the kernel, would race it (and a look would see a
 // picture the call is still changing). The engine waits a short grace for such a call; past it,
-// it gives the GPU up (recorded lost, naming the call) until the call returns.
+// it gives the GPU up (recorded lost, naming the call) until the call returns. The fence is per
+// GPU: another GPU's switch may still act on the same VM, on its own device (the hypervisors run
+// one monitor command at a time, and an unplug of one device does not race a plug of another).
+// Reads under a deadline while observing (a VM's state) are not watched: a read that answers late
+// changes nothing, and its answer is dropped.
 import type { LateOutcome } from './deadline.js';
 
 /** A port call that missed its deadline: which step, on what, and the deadline it missed. */

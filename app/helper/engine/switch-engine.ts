@@ -479,6 +479,8 @@ export class SwitchEngine {
       record.steps.push({ name: 'park', outcome: 'failed', ms: Math.round(performance.now() - t0), error: (err as Error).message });
       if (isWedged(err)) return this.uncertainNow(gpu, record, WEDGED, `${error}; parking failed: ${(err as Error).message}`);
       seen = await this.see(gpu);
+      // A claim past its deadline that came back within the grace may have parked it after all.
+      if (seen.owner === 'park') return this.finish(gpu, record, 'parked', 'park', `${error}; parking answered late${states()}`);
       return this.uncertainNow(gpu, record, LOST, `${error}; parking on ${this.deps.host.stubDriver} failed too: ${(err as Error).message}`, seen);
     }
     seen = await this.see(gpu);
