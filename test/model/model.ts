@@ -3,8 +3,10 @@
 // kernel writer stuck in the kernel, a VM whose state() does not answer), helper kills at any await
 // point (including inside a switch's finish and during start-up recovery), and reconciles in between.
 // After each run, and again after a restart: every recorded owner is where the machine has the GPU
-// (or lost/wedged with the reason), no VM is left paused by Baton, each switch has exactly one
-// complete history entry, and the helper starts.
+// (or lost/wedged with the reason, never still "waiting" for a call that has ended), no VM is left
+// paused by Baton (which never pauses one), each switch has exactly one complete history entry, the
+// helper starts, and no helper ever made a call on a GPU while another call of its on that GPU was
+// still out (issue 8, F3: a late detach, claim or unbind is never raced by an undo, look or park).
 import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -139,6 +141,15 @@ function check(world: ModelWorld, answered: SwitchResult[], started: Set<string>
     if (!ok) say(`${name} is recorded ${rec?.owner ?? '(none)'} but the machine has ${real}`);
   }
   for (const vmState of snap.vms) if (vmState.pausedByCall) say(`${vmState.name} was left paused by Baton`);
+  for (const [name] of GPUS) {
+    const rec = registry.registry.gpus[name];
+    if (rec?.reason && /has not returned/.test(rec.reason)) say(`${name} is still recorded as waiting for a late call after every call ended: ${rec.reason}`);
+  }
+  for (const [i, trace] of world.traces.entries()) {
+    // Per helper (a dead one's calls are not the next one's to know of), per GPU: both GPUs may use one VM.
+    for (const overlap of trace.overlaps((key) => key.startsWith('gpu:'))) say(`helper ${i + 1}: ${overlap}`);
+    if (trace.named('pause').length) say(`helper ${i + 1} paused a VM`);
+  }
   for (const problem of world.sim.assertConsistent()) {
     const split = /^GPU (\S+) is split/.exec(problem);
     if (split && uncertain.has(split[1] as never)) continue;

@@ -28,6 +28,13 @@ const cases: { name: string; scenario: Scenario }[] = [
     name: 'a switch away from a VM that stops answering',
     scenario: { commands: [{ kind: 'switch', gpu: 'gpu-a', target: 'win11', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 150 }, { kind: 'unresponsive', vm: 'win11', times: 8 }, { kind: 'switch', gpu: 'gpu-a', target: 'host', requestedBy: 'cli', uid: 1001 }, { kind: 'wait', ms: 150 }], landSeed: 5, end: 'proceed' },
   },
+  {
+    // seed 713333278 path 146: a claim given up past the grace, the helper killed, a VM that does
+    // not answer at the restart: recovery records the GPU lost with what it saw, and the reason
+    // must not still say the call "has not returned" (that call died with the old helper).
+    name: 'a restart while a given-up claim is out and a VM does not answer',
+    scenario: { commands: [{ kind: 'unresponsive', vm: 'win11', times: 3 }, { kind: 'wait', ms: 150 }, { kind: 'release-hangs', outcome: 'fail' }, { kind: 'step-fault', step: 'claim', fault: 'hang' }, { kind: 'switch', gpu: 'gpu-a', target: 'vm-xen', requestedBy: 'cli', uid: 1001 }, { kind: 'release-hangs', outcome: 'proceed' }, { kind: 'release-hangs', outcome: 'proceed' }, { kind: 'host-fault', operation: 'romFile', gpu: 'any', fault: 'wedged', times: 2 }, { kind: 'release-hangs', outcome: 'fail' }, { kind: 'kill', after: 38, duringStart: null, inFlight: 'proceed' }], landSeed: 3, end: 'proceed' },
+  },
 ];
 
 describe('model regressions', () => {

@@ -4,7 +4,8 @@
 // including between the writes of its finish. At the kill point the call may still happen in the
 // world (it was sent) or not; a write lands whole or not at all (the writes are atomic); after it the
 // dead helper hears nothing and writes nothing. A fresh helper over the same files then starts the
-// way `baton helper` does (compose.ts startService: recovery, then reconcile).
+// way `baton helper` does (compose.ts startService: recovery, then reconcile). Every port call of
+// each helper is traced (test/support/call-trace.ts), to find one made beside a call still out.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { HelperService } from '../../app/helper/engine/service.js';
 import { createSimulatedWorkstation, HOST_OPERATIONS, type FaultKind, type Operation, type SimulatedWorkstation } from '../../app/helper/simulate/index.js';
 import { HistoryStore } from '../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../app/helper/store/ownership-store.js';
+import { CallTrace } from '../support/call-trace.js';
 
 /** One helper process: counts its await points and dies at the chosen one. */
 export class Life {
@@ -83,6 +85,8 @@ export interface Helper {
   logs: string[];
   /** switch-started ids announced while the helper was alive. */
   started: Set<string>;
+  /** Every port call this helper made (calls that landed as it died included). */
+  trace: CallTrace;
 }
 
 /** The simulated operations that carry each step (a fault armed for a step lands on them). */
@@ -95,6 +99,8 @@ export interface ModelWorld {
   sim: SimulatedWorkstation;
   dir: string;
   helper: Helper;
+  /** The trace of every helper started in this world, oldest first. */
+  traces: CallTrace[];
   /** Faults planted as the named step of a switch starts (forward), for the operations that carry it. */
   armed: Map<StepName, FaultKind>;
   /** Starts a fresh helper over the same files (after the old one died). A kill may be armed for
@@ -112,16 +118,18 @@ export async function makeWorld(landsAtDeath: () => boolean): Promise<ModelWorld
   const dir = mkdtempSync(join(tmpdir(), 'baton-model-'));
   const sim = createSimulatedWorkstation({ speed: 0, stateDir: dir, vms: { 'vm-xen': { state: 'shut-off' } } });
   const world: ModelWorld = {
-    sim, dir, helper: undefined as unknown as Helper, armed: new Map(),
+    sim, dir, helper: undefined as unknown as Helper, armed: new Map(), traces: [],
     async startHelper(lands, killAt = Infinity) {
       world.helper?.history.close();
       const life = new Life(lands);
       life.killAt = killAt;
-      const host = mortal<HostPort>(sim.host, life);
+      const trace = new CallTrace();
+      world.traces.push(trace);
+      const host = mortal<HostPort>(trace.host(sim.host), life);
       const wrapped = new Map<VmBackend, VmBackend>();
       const backendFor = (vm: string) => {
         const real = sim.backendFor(vm);
-        if (!wrapped.has(real)) wrapped.set(real, mortal(real, life));
+        if (!wrapped.has(real)) wrapped.set(real, mortal(trace.vm(real), life));
         return wrapped.get(real)!;
       };
       const history = HistoryStore.open(join(dir, 'history.jsonl'));
@@ -146,7 +154,7 @@ export async function makeWorld(landsAtDeath: () => boolean): Promise<ModelWorld
       const service = new HelperService({
         config: sim.config, host, backendFor, owners, history: mortalHistory,
         journals: new MortalJournals(join(dir, 'journal'), sim.config.gpus.map((g) => g.name), life),
-        log: (line) => logs.push(line), stepDeadlineMs: deadlines, undoDeadlineMs: MODEL_DEADLINE_MS, observeDeadlineMs: MODEL_DEADLINE_MS,
+        log: (line) => logs.push(line), stepDeadlineMs: deadlines, undoDeadlineMs: MODEL_DEADLINE_MS, observeDeadlineMs: MODEL_DEADLINE_MS, lateGraceMs: MODEL_DEADLINE_MS,
         beforeStep: (step, phase) => {
           const kind = phase === 'forward' ? world.armed.get(step) : undefined;
           if (kind === undefined || life.dead) return;
@@ -162,7 +170,7 @@ export async function makeWorld(landsAtDeath: () => boolean): Promise<ModelWorld
       service.subscribe((e: ServiceEvent) => {
         if (e.kind === 'switch-started' && !life.dead) started.add(e.switchId);
       });
-      const helper = { life, service, history, logs, started };
+      const helper = { life, service, history, logs, started, trace };
       world.helper = helper;
       const stop = { done: false };
       await Promise.race([startService(service, (line) => logs.push(line)), untilDead(life, stop)]);

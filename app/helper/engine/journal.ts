@@ -25,8 +25,11 @@ export const journalSchema = z.object({
   coalescedOmitted: z.number().int().positive().optional(),
   startedAt: z.string(),
   plan: z.array(z.record(z.string(), z.unknown())),
-  /** forward: running the plan; unwinding: undoing it; parking: the last resort. */
-  phase: z.enum(['forward', 'unwinding', 'parking']),
+  /** forward: running the plan; unwinding: undoing it; parking: the last resort; awaiting-late:
+   *  given up while a call was out past its deadline (the GPU is recorded lost until it returns). */
+  phase: z.enum(['forward', 'unwinding', 'parking', 'awaiting-late']),
+  /** The calls out past their deadline when the switch was given up (awaiting-late). */
+  late: z.array(z.object({ step: z.string(), target: z.string(), what: z.string(), ms: z.number() })).optional(),
   steps: z.array(stepRecord),
   /** The step about to run (or running) when the journal was written. */
   current: z.string().nullable(),

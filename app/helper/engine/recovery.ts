@@ -28,6 +28,15 @@ export async function recoverJournal(
     }
   };
   if (!record) return { result: null, problem: found.problem ? aside(found.problem) : null };
+  // Given up while a call was out (its history entry is written, its outcome not yet): the call
+  // died with the old helper, so look now and record where the GPU is, as its end would have.
+  if (record.phase === 'awaiting-late') {
+    try {
+      return { result: await engine.settleJournal(await deps.resolveGpu(record.gpu), record), problem: null };
+    } catch (err) {
+      return { result: null, problem: aside(`switch ${record.switchId} of ${record.gpu} was waiting for a late call, but ${(err as Error).message}`) };
+    }
+  }
   // Killed after the history line and before the journal went: the switch had ended.
   if (deps.history.get(record.switchId)) {
     journal.clear();

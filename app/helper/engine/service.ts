@@ -41,6 +41,7 @@ export interface ServiceDeps {
   stepDeadlineMs?: EngineDeps['stepDeadlineMs'];
   undoDeadlineMs?: number;
   observeDeadlineMs?: number;
+  lateGraceMs?: number;
   beforeStep?: EngineDeps['beforeStep'];
   /** Keyboards and mice that follow GPUs (issue 12); absent: no input relay. */
   inputs?: InputPort;
@@ -90,8 +91,8 @@ export class HelperService implements BatonService {
       (gpu, replaced, by) => this.superseded(gpu, replaced, by),
       emit,
     );
-    this.engine.onLateSettled = (gpu, switchId, note) => {
-      this.queue.exclusive(gpu.name, () => this.engine.settle(gpu, switchId, note)).catch((err: Error) => this.log(`${gpu.name}: looking again after a late call failed: ${err.message}`));
+    this.engine.onLateSettled = (gpu, note) => {
+      this.queue.exclusive(gpu.name, () => this.engine.settle(gpu, note)).catch((err: Error) => this.log(`${gpu.name}: looking again after a late call failed: ${err.message}`));
     };
     if (deps.owners.loadProblem) this.recoveryProblems.push(deps.owners.loadProblem);
     deps.inputs?.onChord((gpu) => void this.chord(gpu));
@@ -338,6 +339,13 @@ export class HelperService implements BatonService {
   }
 
   private async reconcileGpu(g: GpuConfig): Promise<string[]> {
+    // A call for this GPU is out past its deadline: reconcile touches nothing (not even a look,
+    // which would race the call); the call's end makes the engine look and record the GPU.
+    const late = this.engine.pendingLate(g.name);
+    if (late.length) {
+      const record = this.deps.owners.recordOf(g.name);
+      return [`GPU ${g.name} is ${record?.owner ?? 'unrecorded'} and waits for ${late.join('; ')}; reconcile left it alone: Baton looks at it when the call returns.`];
+    }
     const resolved = await this.resolveGpu(g.name).catch((err: Error) => err);
     if (resolved instanceof Error) return [`GPU ${g.name} is configured but absent: ${resolved.message}; switches of it are refused until it is back.`];
     let result = await this.reconcileOnce(resolved);
@@ -348,22 +356,23 @@ export class HelperService implements BatonService {
       // host drivers and vfio-pci. Parking it (claim is idempotent) is how a reconcile proves where it is.
       const seen = await this.engine.look(resolved);
       if (seen.owner === 'mixed' && seen.unknown.length === 0) {
-        try {
-          await withDeadline(this.deps.host.claim(resolved.address, { movablePeers: g.movablePeers, allowBootVga: g.allowBootVga, loadVfioModule: g.loadVfioModule }),
-            this.deps.undoDeadlineMs ?? 60_000, `park ${g.name} on ${this.deps.host.stubDriver}`);
-          repairNotes.push(`GPU ${g.name} was ${next.owner} with its functions split between drivers; parked it on ${this.deps.host.stubDriver}.`);
-        } catch (err) {
-          repairNotes.push(`GPU ${g.name} is ${next.owner} and parking it failed: ${(err as Error).message}`);
+        // Fenced like the engine's own park: past its deadline the claim is watched, waited for a
+        // grace, and if it is still out the GPU is left alone (lost, naming it) until it returns.
+        const claim = await this.engine.fencedOutside(resolved, { step: 'park', target: resolved.address, what: `park ${g.name} on ${this.deps.host.stubDriver} (reconcile)`, ms: this.deps.undoDeadlineMs ?? 60_000 },
+          () => this.deps.host.claim(resolved.address, { movablePeers: g.movablePeers, allowBootVga: g.allowBootVga, loadVfioModule: g.loadVfioModule }));
+        if (!claim.ok && claim.givenUp) {
+          return [`GPU ${g.name} was ${next.owner} with its functions split between drivers; parking it missed its deadline and has not returned (${claim.error.message}); it is recorded lost and left alone until that call returns.`];
         }
+        repairNotes.push(claim.ok
+          ? `GPU ${g.name} was ${next.owner} with its functions split between drivers; parked it on ${this.deps.host.stubDriver}.`
+          : `GPU ${g.name} is ${next.owner} and parking it failed: ${claim.error.message}`);
         this.deps.owners.replaceRecord(g.name, next);
         result = await this.reconcileOnce(resolved);
       }
     }
     const saved: OwnershipRecord | undefined = result.registry.gpus[g.name];
     if (saved) this.deps.owners.replaceRecord(g.name, saved);
-    const late = this.engine.pendingLate(g.name);
-    const lateNote = late.length ? [`GPU ${g.name} waits for calls past their deadline: ${late.join('; ')}; it is looked at again when they end.`] : [];
-    return [...result.disagreements.map((d) => d.message), ...repairNotes, ...lateNote];
+    return [...result.disagreements.map((d) => d.message), ...repairNotes];
   }
 
   private async reconcileOnce(gpu: ResolvedGpu) {

@@ -5,7 +5,11 @@
 // (or recorded with the VM that really holds it); if no one can say where it is, it is recorded
 // `lost` (or `wedged`, when a kernel write never returned) with what was seen, and requests for it
 // are refused until a reconcile or a restart sees where it is. Calls that answered late are watched
-// to their end, and the GPU is looked at again then.
+// to their end. While one is out, nothing else touches that GPU or the VMs of its switch (no undo,
+// no look): the engine waits a short grace for it; if it returns, it looks and unwinds from what it
+// sees; if not, the GPU is recorded lost naming the call, the journal stays, requests are refused,
+// and once the call returns the GPU is looked at again and recorded where it is (nothing is undone
+// then beyond that look). See late-calls.ts.
 import type { BatonConfig, GpuConfig } from '../../domain/config/index.js';
 import type { HistoryEntry, HistoryStep } from '../../domain/history/entry.js';
 import type { InputPort } from '../../domain/input/port.js';
@@ -15,7 +19,8 @@ import { describeStep, isVm, planSwitch, type PlannedStep, type PlanVm, type Swi
 import type { BackendFor, HostPort, Owner, StepName, SwitchEvent, SwitchOutcome } from '../../domain/switch/ports.js';
 import type { SwitchResult } from '../../domain/switch/service.js';
 import { UndoStack } from '../../domain/undo-stack.js';
-import { isWedged, StepTimeout, withDeadline, type LateOutcome } from './deadline.js';
+import { isWedged, StepTimeout, withDeadline } from './deadline.js';
+import { describeLate, LateCalls, lateEnding, type LateCall } from './late-calls.js';
 import type { SwitchJob } from './gpu-queue.js';
 import type { JournalBook, JournalRecord } from './journal.js';
 import { describeObserved, observeOwner, type Observed } from './observe.js';
@@ -60,6 +65,8 @@ export interface EngineDeps {
   observeDeadlineMs?: number;
   /** Where GPUs' keyboards and mice go (issue 12); absent: no input relay, move-input steps skip. */
   inputs?: InputPort;
+  /** How long a call past its deadline is waited for before the GPU is given up until it returns. */
+  lateGraceMs?: number;
   /** Test seam for the crash model: runs before each step's journal write is acted on. */
   beforeStep?: (step: StepName, phase: JournalRecord['phase']) => Promise<void> | void;
 }
@@ -76,6 +83,12 @@ const DEFAULT_DEADLINES: Record<StepName, number> = {
 };
 const RELEASE_MARGIN_MS = 15_000;
 const DEFAULT_UNDO_DEADLINE_MS = 120_000;
+/**
+ * A call that missed a deadline of a minute or more and then returns within a few seconds is
+ * worth waiting for (the switch can then be unwound from what is seen); one that does not is
+ * stuck, and the GPU is left alone until it returns rather than raced.
+ */
+export const DEFAULT_LATE_GRACE_MS = 10_000;
 
 export function planVms(config: BatonConfig): Map<string, PlanVm> {
   return new Map(config.vms.map((v) => [v.name, { name: v.name, release: v.release, acquire: v.acquire, ...(v.guestSlot ? { guestSlot: v.guestSlot } : {}) }]));
@@ -96,31 +109,79 @@ interface Timed {
   wedged: boolean;
 }
 
-export type LateSettled = (gpu: ResolvedGpu, switchId: string, note: string) => void;
+export type LateSettled = (gpu: ResolvedGpu, note: string) => void;
+
+/** What a step acts on: its VM, or the GPU (host steps). */
+function stepTarget(gpu: ResolvedGpu, step: PlannedStep): string {
+  if (step.name === 'release' || step.name === 'attach') return step.vm;
+  if (step.name === 'verify' && isVm(step.owner)) return step.owner;
+  return gpu.address;
+}
+
+/** A call for the GPU is still out past its deadline and the grace: nothing more may touch it. */
+class StillOut extends Error {
+  constructor(readonly calls: LateCall[]) {
+    super(calls.map(describeLate).join('; '));
+    this.name = 'StillOut';
+  }
+}
 
 export class SwitchEngine {
   private readonly vms: Map<string, PlanVm>;
-  /** Calls past their deadline still running, per GPU: what each one is. */
-  private readonly late = new Map<string, Map<symbol, string>>();
-  /** Told when the last late call of a GPU has ended (the service looks at the GPU again then). */
+  /** Calls past their deadline still running, per GPU. */
+  private readonly late: LateCalls;
+  /**
+   * GPUs given up while a call of theirs is out, with the switch whose journal is kept (null for a
+   * reconcile's park): settle() ends it when the last call returns.
+   */
+  private readonly stranded = new Map<string, { gpu: ResolvedGpu; record: JournalRecord | null }>();
+  /** Told when the last late call of a given-up GPU has ended (the service runs settle() in its queue). */
   onLateSettled: LateSettled | null = null;
 
   constructor(private readonly deps: EngineDeps) {
     this.vms = planVms(deps.config);
+    this.late = new LateCalls((gpu, call, outcome, last) => {
+      const note = lateEnding(call, outcome);
+      this.deps.log(`${gpu}: ${note}`);
+      const given = this.stranded.get(gpu);
+      if (last && given) this.onLateSettled?.(given.gpu, note);
+    });
   }
 
   /** Why requests for this GPU are refused now, or null. */
   blocked(gpu: string): string | null {
     const record = this.deps.owners.recordOf?.(gpu);
     const owner = record?.owner ?? this.deps.owners.ownerOf(gpu);
-    if (owner && isUncertain(owner)) return `GPU ${gpu} is ${owner}: ${record?.reason ?? 'no reason recorded'}; run baton reconcile (or restart the helper) once it is sorted out`;
     const late = this.pendingLate(gpu);
+    if (owner && isUncertain(owner)) {
+      const next = late.length
+        ? `nothing touches it until ${late.length > 1 ? 'those calls return' : 'that call returns'}; then Baton looks and records where it is (so does the helper's next start)`
+        : 'run baton reconcile (or restart the helper) once it is sorted out';
+      return `GPU ${gpu} is ${owner}: ${record?.reason ?? 'no reason recorded'}; ${next}`;
+    }
     if (late.length) return `GPU ${gpu} waits for calls that missed their deadline and have not returned yet: ${late.join('; ')}`;
     return null;
   }
 
+  /** The GPU's calls past their deadline that are still out, in words. */
   pendingLate(gpu: string): string[] {
-    return [...(this.late.get(gpu)?.values() ?? [])];
+    return this.late.pending(gpu).map(describeLate);
+  }
+
+  /** Waits (at most the grace) for the GPU's calls past their deadline; true once none is out. */
+  quiet(gpu: string): Promise<boolean> {
+    return this.late.quiet(gpu, this.deps.lateGraceMs ?? DEFAULT_LATE_GRACE_MS);
+  }
+
+  /** Before any further port call for the GPU once a call of its went late: none may run beside it. */
+  private async fence(gpu: ResolvedGpu): Promise<void> {
+    if (!(await this.quiet(gpu.name))) throw new StillOut(this.late.pending(gpu.name));
+  }
+
+  /** The look after a failure: only once no call for the GPU is out. */
+  private async see(gpu: ResolvedGpu): Promise<Observed> {
+    await this.fence(gpu);
+    return this.look(gpu);
   }
 
   /** Where the GPU is: the registry's word, or what the machine shows when there is none. */
@@ -188,7 +249,8 @@ export class SwitchEngine {
       ...(job.peer ? { peer: job.peer } : {}), ...(job.coalesced.length ? { coalesced: job.coalesced } : {}), ...(job.coalescedOmitted ? { coalescedOmitted: job.coalescedOmitted } : {}),
       startedAt, plan: [], phase: 'forward', steps: [], current: null, rolledBack: [],
     };
-    return this.finish(gpu, record, 'failed', owner, `refused: ${why}`, { keepOwner: true });
+    // Never clears a journal: a refused request wrote none, and a given-up switch's must stay.
+    return this.finish(gpu, record, 'failed', owner, `refused: ${why}`, { keepOwner: true, keepJournal: true });
   }
 
   private context(gpu: ResolvedGpu): StepContext {
@@ -224,21 +286,33 @@ export class SwitchEngine {
     }
     record.current = null;
     if (!failure) return this.finish(gpu, record, 'succeeded', plan.to);
+    const why = failure;
+    return this.guarded(gpu, record, why, () => this.unwind(gpu, plan, record, why, wedged, undo, undoneStep));
+  }
+
+  /** A failed switch: look (once nothing is out), undo what the steps did, bring the GPU back. */
+  private async unwind(gpu: ResolvedGpu, plan: SwitchPlan, record: JournalRecord, failure: string, wedged: boolean, undo: UndoStack, undoneStep: Map<string, number>): Promise<SwitchResult> {
     // A stuck kernel writer: no more writes to this GPU; say where it was seen.
-    if (wedged) return this.uncertain(gpu, record, WEDGED, failure);
+    if (wedged) return this.uncertainNow(gpu, record, WEDGED, failure);
 
     record.phase = 'unwinding';
     this.journal(gpu).write(record);
     await this.deps.beforeStep?.('verify', record.phase);
     // Before any undo: where is it really? A step that failed may never have taken effect.
-    const seen = await this.look(gpu);
+    const seen = await this.see(gpu);
     if (isAt(seen, plan.from)) return this.finish(gpu, record, 'rolled-back', plan.from, failure);
-    if (seen.owner === 'unknown') return this.uncertain(gpu, record, LOST, failure, seen);
+    if (seen.owner === 'unknown') return this.uncertainNow(gpu, record, LOST, failure, seen);
     let undoWedged = false;
+    let stillOut: StillOut | null = null;
+    const undoDeadline = this.deps.undoDeadlineMs ?? DEFAULT_UNDO_DEADLINE_MS;
     const report = await undo.unwind(async (label, run) => {
+      if (stillOut) throw stillOut; // an earlier undo is still out: no further one runs beside it
+      const step = plan.steps[undoneStep.get(label) ?? -1];
       try {
-        await this.fenced(gpu, record.switchId, `undo: ${label}`, this.deps.undoDeadlineMs ?? DEFAULT_UNDO_DEADLINE_MS, () => run());
+        await this.fence(gpu);
+        await this.fenced(gpu, { step: `undo of ${step?.name ?? 'a step'}`, target: step ? stepTarget(gpu, step) : gpu.address, what: `undo: ${label}`, ms: undoDeadline }, () => run());
       } catch (err) {
+        if (err instanceof StillOut) stillOut = err;
         if (isWedged(err)) undoWedged = true;
         throw err;
       }
@@ -248,32 +322,66 @@ export class SwitchEngine {
       const step = record.steps[undoneStep.get(label) ?? -1];
       if (step?.outcome === 'ok') step.outcome = 'undone';
     }
+    if (stillOut) throw stillOut;
     const why = report.failed.length ? `${failure}; rollback failed: ${report.failed.join('; ')}` : failure;
-    if (undoWedged) return this.uncertain(gpu, record, WEDGED, why);
-    return this.comeBack(gpu, record, plan.from, why);
+    if (undoWedged) return this.uncertainNow(gpu, record, WEDGED, why);
+    return this.comeBackNow(gpu, record, plan.from, why);
   }
 
-  /** Runs `work` under a deadline; past it, watches the call to its end (and rejects with the StepTimeout). */
-  private fenced<T>(gpu: ResolvedGpu, switchId: string, what: string, ms: number, work: () => Promise<T> | T): Promise<T> {
-    return withDeadline(Promise.resolve().then(work), ms, what).catch((err: unknown) => {
-      if (err instanceof StepTimeout) this.watch(gpu, switchId, what, err.late);
+  /**
+   * Runs the unwinding `work`; if a call for the GPU is still out past the grace, stops there: the
+   * GPU is recorded lost naming the call, the journal stays, and settle() ends the switch later.
+   */
+  private async guarded(gpu: ResolvedGpu, record: JournalRecord, why: string, work: () => Promise<SwitchResult>): Promise<SwitchResult> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof StillOut) return this.strand(gpu, record, why, err.calls);
       throw err;
-    });
+    }
   }
 
-  private watch(gpu: ResolvedGpu, switchId: string, what: string, late: Promise<LateOutcome>): void {
-    const pending = this.late.get(gpu.name) ?? new Map<symbol, string>();
-    this.late.set(gpu.name, pending);
-    const key = Symbol(what);
-    pending.set(key, what);
-    void late.then((outcome) => {
-      pending.delete(key);
-      const note = `${what} ended after its deadline: ${outcome.ok ? 'it completed' : `it failed (${outcome.error.message})`}`;
-      this.deps.log(`${gpu.name}: ${note}`);
-      if (pending.size === 0) {
-        this.late.delete(gpu.name);
-        this.onLateSettled?.(gpu, switchId, note);
+  /**
+   * Gives the GPU up while a call of its is out: recorded lost with the call named, the journal
+   * kept (phase awaiting-late: a restart looks at the GPU then), the history entry written now and
+   * completed by settle(). Synchronous from the decision on, so the call's end cannot slip between.
+   */
+  private strand(gpu: ResolvedGpu, record: JournalRecord, why: string, calls: LateCall[]): SwitchResult {
+    const reason = calls.map(describeLate).join('; ');
+    record.phase = 'awaiting-late';
+    record.current = null;
+    record.late = calls;
+    this.journal(gpu).write(record);
+    this.stranded.set(gpu.name, { gpu, record });
+    this.deps.log(`${gpu.name}: given up while ${reason}; nothing touches it until then`);
+    return this.finish(gpu, record, 'failed', LOST, `${why}; ${reason}; Baton records where ${gpu.name} is once it returns`, { keepJournal: true, reason });
+  }
+
+  /** A host call for the GPU outside a switch (a reconcile's park), under the same fence. */
+  async fencedOutside(gpu: ResolvedGpu, call: LateCall, work: () => Promise<void>): Promise<{ ok: true } | { ok: false; error: Error; givenUp: boolean }> {
+    try {
+      await this.fenced(gpu, call, work);
+      return { ok: true };
+    } catch (err) {
+      if (await this.quiet(gpu.name)) {
+        // Late, but back within the grace: how it really ended is what counts.
+        if (!(err instanceof StepTimeout)) return { ok: false, error: err as Error, givenUp: false };
+        const late = await err.late;
+        return late.ok ? { ok: true } : { ok: false, error: late.error, givenUp: false };
       }
+      const reason = this.pendingLate(gpu.name).join('; ');
+      this.stranded.set(gpu.name, { gpu, record: null });
+      this.deps.owners.setOwner(gpu.name, LOST, gpu.functions, reason);
+      this.deps.log(`${gpu.name}: given up while ${reason}; nothing touches it until then`);
+      return { ok: false, error: err as Error, givenUp: true };
+    }
+  }
+
+  /** Runs `work` under the call's deadline; past it, watches the call to its end (and rejects with the StepTimeout). */
+  private fenced<T>(gpu: ResolvedGpu, call: LateCall, work: () => Promise<T> | T): Promise<T> {
+    return withDeadline(Promise.resolve().then(work), call.ms, call.what).catch((err: unknown) => {
+      if (err instanceof StepTimeout) this.late.watch(gpu.name, call, err.late);
+      throw err;
     });
   }
 
@@ -283,7 +391,7 @@ export class SwitchEngine {
     this.deps.emit({ kind: 'step-started', switchId, step: step.name, detail: describeStep(step), at });
     const t0 = performance.now();
     try {
-      await this.fenced(gpu, switchId, describeStep(step), this.deadline(step), run);
+      await this.fenced(gpu, { step: step.name, target: stepTarget(gpu, step), what: describeStep(step), ms: this.deadline(step) }, run);
       const ms = Math.round(performance.now() - t0);
       this.deps.emit({ kind: 'step-ended', switchId, step: step.name, outcome: 'ok', ms });
       return { step: { name: step.name, outcome: 'ok', ms }, wedged: false };
@@ -315,10 +423,14 @@ export class SwitchEngine {
    * After a failure (and its undos, if any): from what is seen now, back to `source`; if that does
    * not work, parked; if no one can say where it is, lost.
    */
-  async comeBack(gpu: ResolvedGpu, record: JournalRecord, source: Owner, why: string): Promise<SwitchResult> {
-    let seen = await this.look(gpu);
+  comeBack(gpu: ResolvedGpu, record: JournalRecord, source: Owner, why: string): Promise<SwitchResult> {
+    return this.guarded(gpu, record, why, () => this.comeBackNow(gpu, record, source, why));
+  }
+
+  private async comeBackNow(gpu: ResolvedGpu, record: JournalRecord, source: Owner, why: string): Promise<SwitchResult> {
+    let seen = await this.see(gpu);
     if (isAt(seen, source)) return this.finish(gpu, record, 'rolled-back', source, why);
-    if (seen.owner === 'unknown') return this.uncertain(gpu, record, LOST, why, seen);
+    if (seen.owner === 'unknown') return this.uncertainNow(gpu, record, LOST, why, seen);
     const plan = this.wayBack(gpu, seen, source);
     let detail = why;
     if (plan && plan.steps.length) {
@@ -329,9 +441,10 @@ export class SwitchEngine {
         record.current = step.name;
         this.journal(gpu).write(record);
         await this.deps.beforeStep?.(step.name, record.phase);
+        await this.fence(gpu);
         const outcome = await this.timed(gpu, record.switchId, step, () => runStep(step, ctx, none));
         record.steps.push(outcome.step);
-        if (outcome.wedged) return this.uncertain(gpu, record, WEDGED, `${why}; the way back failed at ${describeStep(step)}: ${outcome.step.error}`);
+        if (outcome.wedged) return this.uncertainNow(gpu, record, WEDGED, `${why}; the way back failed at ${describeStep(step)}: ${outcome.step.error}`);
         if (outcome.step.outcome === 'failed') {
           detail = `${why}; the way back from ${plan.from} failed at ${describeStep(step)}: ${outcome.step.error}`;
           break;
@@ -339,7 +452,7 @@ export class SwitchEngine {
         if (step.name !== 'verify') record.rolledBack.push(describeStep(step));
       }
       record.current = null;
-      seen = await this.look(gpu);
+      seen = await this.see(gpu);
       if (isAt(seen, source)) return this.finish(gpu, record, 'rolled-back', source, `${why}; brought back from ${plan.from}, where it was seen`);
     }
     return this.park(gpu, record, detail);
@@ -350,74 +463,116 @@ export class SwitchEngine {
    * VM does, make sure it sits on vfio-pci (parked), so no host driver and no VM half-own it. If
    * even that cannot be seen to work, the GPU is lost, with what was seen.
    */
-  async park(gpu: ResolvedGpu, record: JournalRecord, error: string): Promise<SwitchResult> {
+  private async park(gpu: ResolvedGpu, record: JournalRecord, error: string): Promise<SwitchResult> {
     record.phase = 'parking';
     record.current = null;
     this.journal(gpu).write(record);
     await this.deps.beforeStep?.('claim', record.phase);
-    let seen = await this.look(gpu);
+    let seen = await this.see(gpu);
     const states = () => (seen.vmStates.length ? `; VMs now: ${seen.vmStates.join(', ')}` : '');
-    if (seen.owner === 'unknown' || seen.owner === 'conflict') return this.uncertain(gpu, record, LOST, error, seen);
+    if (seen.owner === 'unknown' || seen.owner === 'conflict') return this.uncertainNow(gpu, record, LOST, error, seen);
     if (seen.owner === 'park' || (isVm(seen.owner) && seen.partial.length === 0 && seen.owner !== 'mixed')) {
       return this.finish(gpu, record, 'parked', seen.owner, `${error}${states()}`);
     }
     const t0 = performance.now();
     try {
-      await this.fenced(gpu, record.switchId, `park on ${this.deps.host.stubDriver}`, this.deps.undoDeadlineMs ?? DEFAULT_UNDO_DEADLINE_MS,
+      await this.fenced(gpu, { step: 'park', target: gpu.address, what: `park on ${this.deps.host.stubDriver}`, ms: this.deps.undoDeadlineMs ?? DEFAULT_UNDO_DEADLINE_MS },
         () => this.deps.host.claim(gpu.address, planGpu(gpu).policy));
       record.steps.push({ name: 'park', outcome: 'ok', ms: Math.round(performance.now() - t0) });
     } catch (err) {
       record.steps.push({ name: 'park', outcome: 'failed', ms: Math.round(performance.now() - t0), error: (err as Error).message });
-      if (isWedged(err)) return this.uncertain(gpu, record, WEDGED, `${error}; parking failed: ${(err as Error).message}`);
-      seen = await this.look(gpu);
-      return this.uncertain(gpu, record, LOST, `${error}; parking on ${this.deps.host.stubDriver} failed too: ${(err as Error).message}`, seen);
+      if (isWedged(err)) return this.uncertainNow(gpu, record, WEDGED, `${error}; parking failed: ${(err as Error).message}`);
+      seen = await this.see(gpu);
+      // A claim past its deadline that came back within the grace may have parked it after all.
+      if (seen.owner === 'park') return this.finish(gpu, record, 'parked', 'park', `${error}; parking answered late${states()}`);
+      return this.uncertainNow(gpu, record, LOST, `${error}; parking on ${this.deps.host.stubDriver} failed too: ${(err as Error).message}`, seen);
     }
-    seen = await this.look(gpu);
+    seen = await this.see(gpu);
     if (seen.owner === 'park') return this.finish(gpu, record, 'parked', 'park', `${error}${states()}`);
-    return this.uncertain(gpu, record, LOST, `${error}; parked, but the GPU is not seen on ${this.deps.host.stubDriver}`, seen);
+    return this.uncertainNow(gpu, record, LOST, `${error}; parked, but the GPU is not seen on ${this.deps.host.stubDriver}`, seen);
   }
 
   /** No one can say where the GPU is: record it lost (or wedged) with what was seen. */
-  async uncertain(gpu: ResolvedGpu, record: JournalRecord, owner: UncertainOwner, why: string, seen?: Observed): Promise<SwitchResult> {
-    const looked = seen ?? await this.look(gpu);
+  uncertain(gpu: ResolvedGpu, record: JournalRecord, owner: UncertainOwner, why: string, seen?: Observed): Promise<SwitchResult> {
+    return this.guarded(gpu, record, why, () => this.uncertainNow(gpu, record, owner, why, seen));
+  }
+
+  private async uncertainNow(gpu: ResolvedGpu, record: JournalRecord, owner: UncertainOwner, why: string, seen?: Observed): Promise<SwitchResult> {
+    const looked = seen ?? await this.see(gpu);
     return this.finish(gpu, record, 'failed', owner, `${why}; ${owner === WEDGED ? 'a kernel write for it never returned' : 'no one can say where it is'}; ${describeObserved(looked)}`);
   }
 
-  finish(gpu: ResolvedGpu, record: JournalRecord, outcome: SwitchOutcome, owner: Owner, error?: string, options: { keepOwner?: boolean } = {}): SwitchResult {
-    const late = this.pendingLate(gpu.name);
-    const text = late.length ? `${error ? `${error}; ` : ''}still running past their deadline: ${late.join('; ')} (Baton looks at ${gpu.name} again when they end)` : error;
-    if (!options.keepOwner) this.deps.owners.setOwner(gpu.name, owner, gpu.functions, isUncertain(owner) ? text : undefined);
-    const endedAt = new Date().toISOString();
-    const entry: HistoryEntry = {
-      id: record.switchId, gpu: gpu.name, gpuAddress: gpu.address, from: record.from, to: record.to, requestedBy: record.requestedBy,
-      ...(record.peer ? { peer: record.peer } : {}), ...(record.coalesced?.length ? { coalesced: record.coalesced } : {}), ...(record.coalescedOmitted ? { coalescedOmitted: record.coalescedOmitted } : {}),
-      startedAt: record.startedAt, endedAt, outcome, steps: record.steps, rolledBack: record.rolledBack,
-      finalOwner: owner, ...(text ? { error: text } : {}),
-    };
+  finish(gpu: ResolvedGpu, record: JournalRecord, outcome: SwitchOutcome, owner: Owner, error?: string, options: { keepOwner?: boolean; keepJournal?: boolean; reason?: string } = {}): SwitchResult {
+    if (!options.keepOwner) {
+      this.deps.owners.setOwner(gpu.name, owner, gpu.functions, isUncertain(owner) ? (options.reason ?? error) : undefined);
+      // Every path that ends a switch looks only once nothing is out (fence); should one ever record
+      // an owner while a call is out, the call's end still makes the GPU be looked at again.
+      if (this.late.pending(gpu.name).length && !this.stranded.has(gpu.name)) this.stranded.set(gpu.name, { gpu, record: null });
+    }
+    const entry = this.entryOf(gpu, record, outcome, owner, error);
     this.deps.history.append(entry);
-    this.deps.journals.for(gpu.name).clear();
-    const ms = Date.parse(endedAt) - Date.parse(record.startedAt);
+    if (!options.keepJournal) this.deps.journals.for(gpu.name).clear();
+    const ms = Date.parse(entry.endedAt) - Date.parse(record.startedAt);
     const who = record.peer ? `uid ${record.peer.uid}${record.peer.user ? ` (${record.peer.user})` : ''}` : 'uid -';
     this.deps.log(`switch ${record.switchId} ${gpu.name} ${record.from}→${record.to} ${outcome} owner=${owner} ${ms} ms requestedBy=${record.requestedBy} ${who}${record.coalesced?.length ? ` coalesced=${record.coalesced.length + (record.coalescedOmitted ?? 0)}` : ''}`);
-    this.deps.emit({ kind: 'switch-ended', switchId: record.switchId, outcome, owner, ...(text ? { error: text } : {}) });
-    return { switchId: record.switchId, outcome, owner, ...(text ? { error: text } : {}) };
+    this.deps.emit({ kind: 'switch-ended', switchId: record.switchId, outcome, owner, ...(error ? { error } : {}) });
+    return { switchId: record.switchId, outcome, owner, ...(error ? { error } : {}) };
+  }
+
+  private entryOf(gpu: ResolvedGpu, record: JournalRecord, outcome: SwitchOutcome, owner: Owner, error?: string): HistoryEntry {
+    return {
+      id: record.switchId, gpu: gpu.name, gpuAddress: gpu.address, from: record.from, to: record.to, requestedBy: record.requestedBy,
+      ...(record.peer ? { peer: record.peer } : {}), ...(record.coalesced?.length ? { coalesced: record.coalesced } : {}), ...(record.coalescedOmitted ? { coalescedOmitted: record.coalescedOmitted } : {}),
+      startedAt: record.startedAt, endedAt: new Date().toISOString(), outcome, steps: record.steps, rolledBack: record.rolledBack,
+      finalOwner: owner, ...(error ? { error } : {}),
+    };
   }
 
   /**
-   * The last late call of a GPU has ended: look at the GPU again and record what is seen (or lost),
-   * amending the history entry of the switch that gave up on the call.
+   * The last late call of a given-up GPU has ended: look at the GPU and record where it is (lost
+   * with what was seen if that is unclear). Nothing is undone here: the call may have done its part
+   * of the switch, and only the look says what the machine is now. A given-up switch gets its
+   * history outcome from that look, and its journal goes.
    */
-  async settle(gpu: ResolvedGpu, switchId: string, note: string): Promise<void> {
+  async settle(gpu: ResolvedGpu, note: string): Promise<void> {
+    if (this.late.pending(gpu.name).length) return; // another is out: its end comes back here
+    const given = this.stranded.get(gpu.name);
+    this.stranded.delete(gpu.name);
     const recorded = this.deps.owners.ownerOf(gpu.name);
-    if (recorded === WEDGED) return; // only a reconcile or a restart clears a stuck kernel writer
+    if (!given?.record && recorded === WEDGED) return; // only a reconcile or a restart clears a stuck kernel writer
     const seen = await this.look(gpu);
-    const clean = seen.owner !== 'unknown' && seen.owner !== 'conflict' && seen.owner !== 'mixed' && seen.partial.length === 0;
-    const owner: Owner = clean ? seen.owner : LOST;
-    const reason = clean ? undefined : `after ${note}: ${describeObserved(seen)}`;
+    if (given?.record) {
+      this.closeGivenUp(gpu, given.record, seen, `afterwards ${note}`);
+      return;
+    }
+    const { owner, reason } = this.ownerSeen(seen, note);
     if (owner === recorded && !reason) return;
     this.deps.owners.setOwner(gpu.name, owner, gpu.functions, reason);
-    const entry = this.deps.history.get(switchId);
-    if (entry) this.deps.history.append({ ...entry, finalOwner: owner, error: `${entry.error ? `${entry.error}; ` : ''}afterwards ${note}; ${clean ? `${owner} has the GPU` : `no one can say where it is (${describeObserved(seen)})`}` });
     this.deps.log(`${gpu.name}: after ${note}, recorded ${owner}${recorded ? ` (was ${recorded})` : ''}`);
+  }
+
+  /** A given-up switch found in its journal at start-up: its late call died with the old helper. */
+  async settleJournal(gpu: ResolvedGpu, record: JournalRecord): Promise<SwitchResult> {
+    const seen = await this.look(gpu);
+    const calls = record.late?.map((c) => `${c.step} on ${c.target} (${c.what})`).join('; ') ?? 'a call';
+    return this.closeGivenUp(gpu, record, seen, `the helper stopped while ${calls} was out past its deadline`);
+  }
+
+  private ownerSeen(seen: Observed, note: string): { owner: Owner; reason: string | undefined } {
+    const clean = seen.owner !== 'unknown' && seen.owner !== 'conflict' && seen.owner !== 'mixed' && seen.partial.length === 0;
+    return clean ? { owner: seen.owner as Owner, reason: undefined } : { owner: LOST, reason: `after ${note}: ${describeObserved(seen)}` };
+  }
+
+  /** Ends a given-up switch from what is seen now: registry, the history entry's outcome, the journal. */
+  private closeGivenUp(gpu: ResolvedGpu, record: JournalRecord, seen: Observed, note: string): SwitchResult {
+    const { owner, reason } = this.ownerSeen(seen, note);
+    const outcome: SwitchOutcome = reason ? 'failed' : owner === record.to ? 'succeeded' : owner === record.from ? 'rolled-back' : owner === 'park' ? 'parked' : 'failed';
+    this.deps.owners.setOwner(gpu.name, owner, gpu.functions, reason);
+    const before = this.deps.history.get(record.switchId)?.error ?? record.late?.map(describeLate).join('; ') ?? 'a call missed its deadline';
+    const error = `${before}; ${note}; ${reason ? `no one can say where it is (${describeObserved(seen)})` : `${owner} has the GPU`}`;
+    this.deps.history.append(this.entryOf(gpu, record, outcome, owner, error));
+    this.deps.journals.for(gpu.name).clear();
+    this.deps.log(`switch ${record.switchId} ${gpu.name} ${record.from}→${record.to} ${outcome} owner=${owner} after its late call (${note})`);
+    return { switchId: record.switchId, outcome, owner, error };
   }
 }

@@ -1,11 +1,15 @@
-// The fault matrix: every step of every kind of switch × {error, timeout, hang, helper killed}.
-// Each cell must end with the GPU at a recorded owner that matches the (simulated) machine, no VM
-// left paused, a consistent world, and one complete history entry.
+// The fault matrix: every step of every kind of switch × {error, the adapter's own timeout, the
+// engine's deadline missed with the call returning within the grace or not (as a late success and
+// as a late failure), helper killed}. Each cell must end with the GPU at a recorded owner that
+// matches the (simulated) machine, no VM left paused, a consistent world, one complete history
+// entry, and no port call on the GPU or a VM of the switch while a call on it was still out.
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Owner, StepName } from '../../../app/domain/switch/ports.js';
 import type { Operation } from '../../../app/helper/simulate/index.js';
 import { GPU_A } from '../../../app/helper/simulate/index.js';
-import { makeHarness, pausedVms, realOwner, settle, type Harness } from './harness.js';
+import { statusSchema } from '../../../app/protocol/helper-protocol.js';
+import { makeHarness, pausedVms, realOwner, settle, type EngineTiming, type Harness } from './harness.js';
 
 interface Scenario {
   name: string;
@@ -23,8 +27,8 @@ const scenarios: Scenario[] = [
   { name: 'VM shut down → park', from: 'vm-xen', to: 'park', steps: [['release', 'shutdown', 'vm-xen']] },
 ];
 
-async function setUp(s: Scenario): Promise<Harness> {
-  const h = makeHarness({ vms: { 'vm-xen': { state: 'shut-off' } } });
+async function setUp(s: Scenario, timing: EngineTiming = {}): Promise<Harness> {
+  const h = makeHarness({ vms: { 'vm-xen': { state: 'shut-off' } } }, 400, undefined, undefined, timing);
   // As the helper does at start: the registry learns where every GPU is.
   expect(await h.service.reconcile()).toEqual([]);
   if (s.from !== 'host') {
@@ -40,6 +44,7 @@ function checkEnd(h: Harness, switchCount: number) {
   expect(recorded).toBeDefined();
   expect(realOwner(h.sim, GPU_A)).toBe(recorded);
   expect(pausedVms(h.sim)).toEqual([]);
+  expect(h.trace.named('pause'), 'Baton pauses no VM').toEqual([]);
   expect(h.sim.assertConsistent()).toEqual([]);
   const entries = h.history.query({ gpu: 'gpu-a' }).entries;
   expect(entries).toHaveLength(switchCount);
@@ -65,8 +70,10 @@ describe.each(scenarios)('fault matrix: $name', (s) => {
     expect(entry.requestedBy).toBe('shortcut');
   });
 
-  it.each(s.steps)('%s times out → rolled back to the source', async (step, operation, vm) => {
-    const h = await setUp(s);
+  it.each(s.steps)('%s: the adapter reports a timeout → rolled back to the source', async (step, operation, vm) => {
+    // The adapter's own timeout may come after the engine's deadline (the simulated detach waits
+    // 1 s, the step 400 ms): it then ends within the grace, as a late failure.
+    const h = await setUp(s, { lateGraceMs: 30_000 });
     h.faultAtStep(step, { operation, kind: 'timeout', ...(vm ? { vm } : {}) });
     const r = await h.service.switchGpu({ gpu: 'gpu-a', target: s.to, requestedBy: 'tray' });
     expect(['rolled-back', 'parked']).toContain(r.outcome);
@@ -74,17 +81,56 @@ describe.each(scenarios)('fault matrix: $name', (s) => {
     expect(entry.outcome).toBe(r.outcome);
   });
 
-  it.each(s.steps)('%s hangs → the step deadline fires, the GPU ends at a recorded owner', async (step, operation, vm) => {
-    const h = await setUp(s);
-    h.faultAtStep(step, { operation, kind: 'hang', ...(vm ? { vm } : {}) });
-    const r = await h.service.switchGpu({ gpu: 'gpu-a', target: s.to, requestedBy: 'browser' });
-    expect(['rolled-back', 'parked']).toContain(r.outcome);
-    expect(r.error).toMatch(/no answer within/);
-    // The hung call finally fails (the helper gave up on it long ago); the world must still agree.
-    h.sim.releaseHangs('fail');
-    await settle();
-    await h.service.idle();
-    checkEnd(h, setupSwitches + 1);
+  describe.each(['proceed', 'fail'] as const)('the call answers late (%s)', (late) => {
+    it.each(s.steps)('%s misses its deadline, returns within the grace → looked at and unwound from what is seen, nothing ran beside it', async (step, operation, vm) => {
+      // A grace far longer than the call takes once released: the call always returns inside it.
+      const h = await setUp(s, { lateGraceMs: 30_000 });
+      h.faultAtStep(step, { operation, kind: 'hang', ...(vm ? { vm } : {}) });
+      // The call returns once the engine has stopped waiting on it (its deadline fired).
+      const stop = h.service.subscribe((e) => {
+        if (e.kind === 'step-ended' && e.outcome === 'failed' && /no answer within/.test(e.error ?? '')) h.sim.releaseHangs(late);
+      });
+      const r = await h.service.switchGpu({ gpu: 'gpu-a', target: s.to, requestedBy: 'browser' });
+      stop();
+      expect(['rolled-back', 'parked']).toContain(r.outcome);
+      expect(r.error).toMatch(/no answer within/);
+      await h.service.idle();
+      expect(h.trace.overlaps()).toEqual([]);
+      checkEnd(h, setupSwitches + 1);
+      expect(readdirSync(h.journals.dir)).toEqual([]);
+    });
+
+    it.each(s.steps)('%s misses its deadline and the grace → lost naming the call, left alone, recorded where it is once the call returns', async (step, operation, vm) => {
+      const h = await setUp(s, { lateGraceMs: 50 });
+      h.faultAtStep(step, { operation, kind: 'hang', ...(vm ? { vm } : {}) });
+      const r = await h.service.switchGpu({ gpu: 'gpu-a', target: s.to, requestedBy: 'browser' });
+      const named = new RegExp(`${step} on ${(vm ?? GPU_A).replace(/\./g, '\\.')} missed its deadline and has not returned`);
+      expect(r).toMatchObject({ outcome: 'failed', owner: 'lost', error: expect.stringMatching(named) });
+      expect(h.owners.recordOf('gpu-a')).toMatchObject({ owner: 'lost', reason: expect.stringMatching(named) });
+      expect(h.history.get(r.switchId)).toMatchObject({ outcome: 'failed', finalOwner: 'lost' });
+      // The journal stays (a restart looks at the GPU), requests are refused with the reason.
+      expect(readdirSync(h.journals.dir)).toEqual(['gpu-a.json']);
+      await expect(h.service.switchGpu({ gpu: 'gpu-a', target: 'host', requestedBy: 'cli' })).rejects.toThrow(named);
+      h.trace.exempt = true; // status and the other GPU's reconcile read the VMs: not this GPU's work
+      const before = h.trace.calls.length;
+      expect((await h.service.reconcile()).join('\n')).toMatch(/GPU gpu-a is lost and waits for .*; reconcile left it alone/);
+      expect(h.trace.calls.slice(before).filter((c) => c.keys.includes(`gpu:${GPU_A.slice(0, -2)}`)).map((c) => c.name), 'reconcile touched gpu-a').toEqual([]);
+      const status = statusSchema.parse(await h.service.status());
+      h.trace.exempt = false;
+      expect(status.gpus.find((g) => g.name === 'gpu-a')).toMatchObject({ owner: 'lost', busy: false, reason: expect.stringMatching(named) });
+      expect(h.trace.overlaps()).toEqual([]);
+
+      h.sim.releaseHangs(late);
+      for (let i = 0; i < 400 && !h.service.isIdle(); i++) await settle(5);
+      expect(h.service.isIdle()).toBe(true);
+      expect(h.trace.overlaps()).toEqual([]);
+      const entry = checkEnd(h, setupSwitches + 1);
+      expect(entry.id).toBe(r.switchId);
+      expect(entry.error).toMatch(/afterwards .* ended after its deadline/);
+      const owner = entry.finalOwner;
+      expect(entry.outcome).toBe(owner === s.to ? 'succeeded' : owner === s.from ? 'rolled-back' : owner === 'park' ? 'parked' : 'failed');
+      expect(readdirSync(h.journals.dir)).toEqual([]);
+    });
   });
 
   it.each(s.steps)('the helper is killed during %s → recovery at restart finishes or rolls back', async (step) => {

@@ -14,6 +14,7 @@ import { createSimulatedWorkstation, type FaultSpec, type SimulatedWorkstation, 
 import { HistoryStore } from '../../../app/helper/store/history-store.js';
 import { OwnershipStore } from '../../../app/helper/store/ownership-store.js';
 import { expect, onTestFinished } from 'vitest';
+import { CallTrace } from '../../support/call-trace.js';
 
 /** Port calls that change the world: the ones a kill interrupts halfway. */
 const MUTATING = new Set(['claim', 'release', 'reset', 'romFile', 'attachGpu', 'detachGpu', 'shutdown', 'start', 'passthroughDevices', 'drivers']);
@@ -58,6 +59,8 @@ export interface Harness {
   journals: JournalBook;
   /** What the helper logged (one line per switch, late calls). */
   logs: string[];
+  /** Every port call this helper made, to find one that ran beside a call still out. */
+  trace: CallTrace;
   /** Called before each step is acted on (forward, unwinding, parking). */
   onStep: ((step: StepName, phase: string) => void)[];
   /** Plants a fault as the step starts (forward), so earlier looks at the machine do not meet it. */
@@ -86,16 +89,22 @@ class MortalJournalBook extends JournalBook {
   }
 }
 
-export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string; generation: number }, configOverride?: BatonConfig): Harness {
+export interface EngineTiming {
+  /** How long a call past its deadline is waited for (default: the step deadline). */
+  lateGraceMs?: number;
+}
+
+export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadlineMs = 400, existing?: { sim: SimulatedWorkstation; dir: string; generation: number }, configOverride?: BatonConfig, timing: EngineTiming = {}): Harness {
   const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'baton-engine-'));
   const sim = existing?.sim ?? createSimulatedWorkstation({ speed: 0, stateDir: dir, ...options });
   const config = configOverride ?? sim.config;
   const killer: Killer = { armAt: null, killed: false, step: null };
-  const host = killable<HostPort>(sim.host, killer);
+  const trace = new CallTrace();
+  const host = killable<HostPort>(trace.host(sim.host), killer);
   const backends = new Map<VmBackend, VmBackend>();
   const backendFor = (vm: string) => {
     const real = sim.backendFor(vm);
-    if (!backends.has(real)) backends.set(real, killable(real, killer));
+    if (!backends.has(real)) backends.set(real, killable(trace.vm(real), killer));
     return backends.get(real)!;
   };
   const history = HistoryStore.open(join(dir, 'history.jsonl'));
@@ -111,7 +120,7 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
   const logs: string[] = [];
   const service = new HelperService({
     config, host, backendFor, journals, owners, history: mortalHistory, log: (line) => logs.push(line), inputs: sim.inputs,
-    stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs,
+    stepDeadlineMs: deadlines, undoDeadlineMs: stepDeadlineMs, observeDeadlineMs: stepDeadlineMs, lateGraceMs: timing.lateGraceMs ?? stepDeadlineMs,
     beforeStep: (step, phase) => {
       killer.step = step;
       for (const hook of onStep) hook(step, phase);
@@ -129,7 +138,7 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     if (e.kind === 'switch-ended' || e.kind === 'switch-started') killer.step = null;
   });
   const harness: Harness = {
-    sim, dir, service, killer, history, owners, journals, logs,
+    sim, dir, service, killer, history, owners, journals, logs, trace,
     onStep,
     faultAtStep: (step, fault) => {
       armed.set(step, fault);
@@ -140,7 +149,7 @@ export function makeHarness(options: SimulatedWorkstationOptions = {}, stepDeadl
     },
     restart: (next) => {
       history.close();
-      return makeHarness(options, stepDeadlineMs, { sim, dir, generation: generation + 1 }, next ?? configOverride);
+      return makeHarness(options, stepDeadlineMs, { sim, dir, generation: generation + 1 }, next ?? configOverride, timing);
     },
   };
   const planted: (FaultSpec & { step: StepName })[] = [];

@@ -64,9 +64,10 @@ describe('2: fenced deadlines', () => {
     h.faultAtStep('release', { operation: 'detach', vm: 'win11', kind: 'hang' });
     const r = await h.service.switchGpu({ gpu: 'gpu-a', target: 'linux-dev', requestedBy: 'cli' });
     expect(r.error).toMatch(/no answer within/);
-    expect(r.error).toMatch(/still running past their deadline/);
+    // Past the grace the GPU is given up (lost, naming the call) until the detach returns.
+    expect(r.error).toMatch(/release on win11 missed its deadline and has not returned/);
     // While the detach is out, the GPU is not moved by anyone.
-    await expect(h.service.switchGpu({ gpu: 'gpu-a', target: 'host', requestedBy: 'cli' })).rejects.toThrow(/missed their deadline/);
+    await expect(h.service.switchGpu({ gpu: 'gpu-a', target: 'host', requestedBy: 'cli' })).rejects.toThrow(/gpu-a is lost: release on win11 missed its deadline/);
     h.sim.releaseHangs('proceed'); // the late detach lands
     await settle();
     await h.service.idle();

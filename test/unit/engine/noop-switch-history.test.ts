@@ -1,14 +1,11 @@
-// FOUND by the load bench (bench/load-bench.ts, every run; seed-independent): a switch to where the
-// GPU already is answers { outcome: "succeeded", switchId } but writes no history entry and sends
-// no switch-started / switch-ended events (app/helper/engine/switch-engine.ts run(): an empty plan
-// returns before anything is recorded). A client holding that switchId finds nothing in the
-// history: the accepted request is not accounted for. Owner: the engine helper (not fixed here).
-//
-// This file asserts the behaviour issue 13 asks for and FAILS on the current code; it is not in the
-// default run. Run it with:  BATON_FOUND=1 npx vitest run --project found
+// Regression (found by the load bench, bench/load-bench.ts, as test/fuzz/found/noop-switch-history):
+// a switch to where the GPU already is has an empty plan; the engine used to answer it
+// { outcome: "succeeded", switchId } and write no history entry, so a client holding that id found
+// nothing. The engine now finishes an empty plan like any switch (one history entry). Checked over
+// the real daemon and its socket (the simulated workstation behind it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectHelper, type HelperClient } from '../../../app/protocol/helper-client.js';
-import { startSimulatedHelper, type HelperUnderTest } from '../lib/helper-under-test.js';
+import { startSimulatedHelper, type HelperUnderTest } from '../../fuzz/lib/helper-under-test.js';
 
 let helper: HelperUnderTest;
 let client: HelperClient;
@@ -21,7 +18,7 @@ afterAll(async () => {
   await helper?.stop();
 });
 
-describe('a switch to the current owner (found by the load bench)', () => {
+describe('a switch to where the GPU already is', () => {
   it('is accounted for in the history like any answered switch', async () => {
     const status = await client.call('status');
     expect(status.gpus.find((g) => g.name === 'gpu-a')?.owner).toBe('host');
