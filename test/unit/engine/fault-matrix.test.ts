@@ -39,7 +39,8 @@ async function setUp(s: Scenario, timing: EngineTiming = {}): Promise<Harness> {
   return h;
 }
 
-function checkEnd(h: Harness, switchCount: number) {
+/** Checks the end state; the entry returned is the newest, or the switch `id` names. */
+function checkEnd(h: Harness, switchCount: number, id?: string) {
   const recorded = h.owners.ownerOf('gpu-a');
   expect(recorded).toBeDefined();
   expect(realOwner(h.sim, GPU_A)).toBe(recorded);
@@ -48,7 +49,8 @@ function checkEnd(h: Harness, switchCount: number) {
   expect(h.sim.assertConsistent()).toEqual([]);
   const entries = h.history.query({ gpu: 'gpu-a' }).entries;
   expect(entries).toHaveLength(switchCount);
-  const last = entries[0]!;
+  const last = (id === undefined ? entries[0] : entries.find((e) => e.id === id))!;
+  expect(last).toBeDefined();
   expect(last.finalOwner).toBe(recorded);
   expect(last.steps.length).toBeGreaterThan(0);
   for (const step of last.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
@@ -111,6 +113,9 @@ describe.each(scenarios)('fault matrix: $name', (s) => {
       // The journal stays (a restart looks at the GPU), requests are refused with the reason.
       expect(readdirSync(h.journals.dir)).toEqual(['gpu-a.json']);
       await expect(h.service.switchGpu({ gpu: 'gpu-a', target: 'host', requestedBy: 'cli' })).rejects.toThrow(named);
+      // That refusal is in the history too (issue 9, F11), as its own entry: nothing ran.
+      const refusal = h.history.query({ gpu: 'gpu-a' }).entries.find((e) => e.id !== r.switchId && e.requestedBy === 'cli');
+      expect(refusal).toMatchObject({ outcome: 'failed', finalOwner: 'lost', steps: [], error: expect.stringMatching(/^refused: GPU gpu-a is lost/) });
       h.trace.exempt = true; // status and the other GPU's reconcile read the VMs: not this GPU's work
       const before = h.trace.calls.length;
       expect((await h.service.reconcile()).join('\n')).toMatch(/GPU gpu-a is lost and waits for .*; reconcile left it alone/);
@@ -124,8 +129,7 @@ describe.each(scenarios)('fault matrix: $name', (s) => {
       for (let i = 0; i < 400 && !h.service.isIdle(); i++) await settle(5);
       expect(h.service.isIdle()).toBe(true);
       expect(h.trace.overlaps()).toEqual([]);
-      const entry = checkEnd(h, setupSwitches + 1);
-      expect(entry.id).toBe(r.switchId);
+      const entry = checkEnd(h, setupSwitches + 2, r.switchId);
       expect(entry.error).toMatch(/afterwards .* ended after its deadline/);
       const owner = entry.finalOwner;
       expect(entry.outcome).toBe(owner === s.to ? 'succeeded' : owner === s.from ? 'rolled-back' : owner === 'park' ? 'parked' : 'failed');
