@@ -85,7 +85,11 @@ export function grab(fd: number, on: boolean): void {
 
 /** Stamps this fd's events with CLOCK_MONOTONIC instead of CLOCK_REALTIME (which jumps when the clock is set). */
 export function useMonotonicClock(fd: number): void {
-  ioctlInt(fd, EVIOCSCLOCKID, CLOCK_MONOTONIC, 'EVIOCSCLOCKID');
+  // Unlike EVIOCGRAB (whose int is the argument itself), evdev copies this one from a pointer
+  // (copy_from_user in evdev_do_ioctl): passed by value, the kernel answers EFAULT.
+  const clock = Buffer.alloc(INT_SIZE);
+  clock.writeInt32LE(CLOCK_MONOTONIC);
+  ioctlBuffer(fd, EVIOCSCLOCKID, clock, 'EVIOCSCLOCKID');
 }
 
 /** Sets up and creates the virtual device on an open /dev/uinput fd; returns its sysfs name ("input42"). */
