@@ -148,7 +148,10 @@ async function main(): Promise<Record<string, unknown>> {
   // --- guest: QEMU's input-linux object on the twin, in L2
   const serial = () => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8') : '');
   await waitFor('L2 to boot', () => /^l2-ready/m.test(serial()), 600_000);
-  await waitFor("L2's keyboard on evdev (an l2-input line)", () => /^l2-input event\d+ /m.test(serial()), 60_000);
+  // Its /init lists the evdev nodes one by one (slow under nested TCG) and starts a reader for
+  // each: wait for the keyboard's own line, then give its reader a moment to open the node.
+  await waitFor("L2's keyboard on evdev (its l2-input line)", () => /^l2-input event\d+ .*keyboard/im.test(serial()), 120_000);
+  await sleep(3000);
   log(`L2 ready: ${serial().split('\n').filter((l) => l.startsWith('l2-input')).join('; ')}`);
   const qmp = await QmpClient.connect({ socketPath: l2Qmp, vm: 'l2', commandTimeoutMs: 30_000 });
   const toggle = grabToggleFor(CHORD_NAMES);
