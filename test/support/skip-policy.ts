@@ -16,6 +16,13 @@ export interface ModuleOutcome {
   passed: number;
   failed: number;
   skipped: SkippedTest[];
+  /** Each failed test with the first line of its first error, so a CI log's summary says what broke. */
+  failures?: FailedTest[];
+}
+
+export interface FailedTest {
+  name: string;
+  error: string;
 }
 
 export interface SkipVerdict {
@@ -38,6 +45,17 @@ function reasons(skipped: readonly SkippedTest[]): string[] {
   return [...counts].map(([reason, n]) => `${reason}${n > 1 ? ` (${n} tests)` : ''}`);
 }
 
+/** At most this many characters of an error line: the summary names the failure, the log above has the rest. */
+const ERROR_LINE_CHARS = 300;
+
+function failureLines(m: ModuleOutcome): string[] {
+  return (m.failures ?? []).map((f) => {
+    const first = f.error.split('\n')[0] ?? '';
+    const line = first.length > ERROR_LINE_CHARS ? `${first.slice(0, ERROR_LINE_CHARS)}…` : first;
+    return `           FAILED ${f.name}: ${line}`;
+  });
+}
+
 export function skipVerdict(modules: readonly ModuleOutcome[], options: { ci: boolean }): SkipVerdict {
   const lines: string[] = [];
   const sorted = [...modules].sort((a, b) => a.project.localeCompare(b.project) || a.file.localeCompare(b.file));
@@ -48,12 +66,14 @@ export function skipVerdict(modules: readonly ModuleOutcome[], options: { ci: bo
     const head = `${m.project} ${m.file}`;
     if (m.skipped.length === 0) {
       lines.push(`  ran      ${head}: ${m.passed} passed${m.failed ? `, ${m.failed} failed` : ''}`);
+      lines.push(...failureLines(m));
       continue;
     }
     skippedTests += m.skipped.length;
     filesWithSkips += 1;
     const status = ran === 0 ? 'SKIPPED ' : 'PARTIAL ';
     lines.push(`  ${status} ${head}: ${m.passed} passed${m.failed ? `, ${m.failed} failed` : ''}, ${m.skipped.length} skipped: ${reasons(m.skipped).join('; ')}`);
+    lines.push(...failureLines(m));
   }
   const fail = options.ci && skippedTests > 0;
   if (skippedTests === 0) lines.push('  nothing skipped');

@@ -5,22 +5,29 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
-import { inCi, skipVerdict, unexplainedSkip, type ModuleOutcome, type SkippedTest } from './skip-policy.js';
+import { inCi, skipVerdict, unexplainedSkip, type FailedTest, type ModuleOutcome, type SkippedTest } from './skip-policy.js';
 
 export function outcomeOf(module: TestModule): ModuleOutcome {
   let passed = 0;
   let failed = 0;
   const skipped: SkippedTest[] = [];
+  const failures: FailedTest[] = [];
   for (const test of module.children.allTests()) {
     const result = test.result();
     if (result.state === 'passed') passed += 1;
-    else if (result.state === 'failed') failed += 1;
+    else if (result.state === 'failed') {
+      failed += 1;
+      failures.push({ name: test.fullName, error: result.errors[0]?.message ?? 'failed without an error message' });
+    }
     else if (result.state === 'skipped') skipped.push({ name: test.fullName, reason: result.note ?? unexplainedSkip(test.options.mode) });
     else skipped.push({ name: test.fullName, reason: 'did not run (the run was interrupted)' });
   }
   // A file that failed to load has no tests, and vitest fails the run for it already.
-  if (passed + failed + skipped.length === 0 && module.state() === 'failed') failed = 1;
-  return { project: module.project.name || 'default', file: relative(process.cwd(), module.moduleId), passed, failed, skipped };
+  if (passed + failed + skipped.length === 0 && module.state() === 'failed') {
+    failed = 1;
+    failures.push({ name: '(the file)', error: module.errors()[0]?.message ?? 'failed to load' });
+  }
+  return { project: module.project.name || 'default', file: relative(process.cwd(), module.moduleId), passed, failed, skipped, failures };
 }
 
 export default class SkipReporter implements Reporter {

@@ -48,6 +48,13 @@ describe('skip reporter in a real vitest run', { timeout: 150_000 }, () => {
     expect(r.stdout).toContain('2 test(s) in 1 file(s) SKIPPED');
   });
 
+  it('names each failed test and its error in the summary, so a CI log says what broke', () => {
+    const r = fixtureRun('fails', true);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('ran      default test/support/fixtures/skip-run/fails.fixture.ts: 1 passed, 1 failed');
+    expect(r.summary.verdict.lines.join('\n')).toMatch(/FAILED breaks on purpose: frobnicator state: expected 'the frobnicator' to be 'ready'/);
+  });
+
   it('passes under CI=true when nothing skips', () => {
     const r = fixtureRun('passes', true);
     expect(r.status).toBe(0);
