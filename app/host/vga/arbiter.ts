@@ -1,11 +1,9 @@
 // The kernel's VGA arbiter (/dev/vga_arbiter): a GPU that decodes the legacy VGA ranges shares them
 // with every other VGA device, so its handoff runs under the arbiter's lock. The lock belongs to the
 // open file: closing it (or the helper dying) releases it, so it can never be left held.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { PciAddress } from '../../domain/pci-address.js';
+import { VgaLockHolders } from './lock-holder.js';
 
 export const VGA_ARBITER = '/dev/vga_arbiter';
 
@@ -46,45 +44,8 @@ export type ArbiterOutcome =
   | { kind: 'not-needed'; state: ArbiterState }
   | { kind: 'no-arbiter' };
 
-/**
- * The kernel's "trylock" command is inverted (Linux 6.1 and later, vga_arb_write: `if (vga_tryget())`
- * where vga_tryget returns 0 on success). On a free lock it takes the lock but answers EBUSY and
- * does not count it for the file, so it can never be unlocked, not even by closing the file; on a
- * held lock it answers success without locking. Only "lock" is sound, and it waits uninterruptibly
- * while another VGA device holds a lock. So a child process waits (polling the other devices' lock
- * state, up to the deadline) until none holds one, then sends "lock io+mem"; its open file holds the
- * lock until the child exits. The parent never blocks past the deadline, even if the child does.
- */
-const LOCK_CHILD = `
-const fs = require('node:fs');
-const [path, target, othersJson, deadlineText] = process.argv.slice(1);
-const others = JSON.parse(othersJson);
-const deadline = Number(deadlineText);
-const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-const fd = fs.openSync(path, 'r+');
-const state = () => { const b = Buffer.alloc(256); const n = fs.readSync(fd, b, 0, b.length, null); return b.subarray(0, n).toString('utf8').trim(); };
-const lockedElsewhere = () => {
-  for (const other of others) {
-    try { fs.writeSync(fd, 'target PCI:' + other); } catch { continue; }
-    const s = state();
-    if (!/,locks=none/.test(s)) return s;
-  }
-  return null;
-};
-(async () => {
-  for (let busy = lockedElsewhere(); busy; busy = lockedElsewhere()) {
-    if (Date.now() >= deadline) { say({ busy }); process.exit(0); }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  fs.writeSync(fd, 'target PCI:' + target);
-  fs.writeSync(fd, 'lock io+mem');
-  say({ held: state() });
-  process.stdin.on('end', () => process.exit(0)).resume();
-})().catch((e) => { say({ error: e.code || e.message }); process.exit(1); });
-`;
-
-type LockChild = ChildProcessByStdio<Writable, Readable, null>;
-const CHILD_START_ALLOWANCE_MS = 30_000;
+/** The holders of a process that passes none: one child per GPU for the process's lifetime. */
+const processHolders = new VgaLockHolders();
 
 /** The VGA-class devices the arbiter knows, from sysfs. */
 function vgaDevices(sysfsRoot = '/sys'): string[] {
@@ -102,35 +63,20 @@ function vgaDevices(sysfsRoot = '/sys'): string[] {
   }
 }
 
-function firstLine(child: LockChild, deadlineMs: number): Promise<string | null> {
-  return new Promise((done) => {
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => finish(null), deadlineMs);
-    const finish = (line: string | null) => {
-      clearTimeout(timer);
-      lines.close();
-      child.off('exit', onExit);
-      done(line);
-    };
-    const onExit = () => finish(null);
-    lines.once('line', (line) => finish(line));
-    child.once('exit', onExit);
-  });
-}
-
-function exited(child: LockChild, deadlineMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), done()), deadlineMs);
-    child.once('exit', () => (clearTimeout(timer), done()));
-  });
-}
-
 /**
  * Runs `work` holding the arbiter's io+mem lock for `address` when it decodes legacy VGA. A lock
  * that cannot be had within the deadline costs an error, never a hang; the lock is always let go.
+ *
+ * The kernel's "trylock" command is inverted (Linux 6.1 and later, vga_arb_write: `if (vga_tryget())`
+ * where vga_tryget returns 0 on success). On a free lock it takes the lock but answers EBUSY and
+ * does not count it for the file, so it can never be unlocked, not even by closing the file; on a
+ * held lock it answers success without locking. Only "lock" is sound, and it waits uninterruptibly
+ * while another VGA device holds a lock. So a child process (the GPU's lock holder, lock-holder.ts)
+ * waits, polling the other devices' lock state up to the deadline, until none holds one, then sends
+ * "lock io+mem"; its open file holds the lock until it is told to let go or exits. The helper never
+ * blocks past the deadline, even if the child does.
  */
-export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>, opts: { path?: string; deadlineMs?: number } = {}): Promise<{ value: T; arbiter: ArbiterOutcome }> {
+export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>, opts: { path?: string; deadlineMs?: number; holders?: VgaLockHolders } = {}): Promise<{ value: T; arbiter: ArbiterOutcome }> {
   const path = opts.path ?? VGA_ARBITER;
   if (!existsSync(path)) return { value: await work(), arbiter: { kind: 'no-arbiter' } };
   const fd = openSync(path, 'r+');
@@ -150,23 +96,18 @@ export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>
   if (before.decodes === 'none') return { value: await work(), arbiter: { kind: 'not-needed', state: before } };
 
   const deadlineMs = opts.deadlineMs ?? 5_000;
+  const holders = opts.holders ?? processHolders;
   const started = Date.now();
   const others = vgaDevices().filter((d) => d !== address);
-  const child = spawn(process.execPath, ['-e', LOCK_CHILD, path, address, JSON.stringify(others), String(started + deadlineMs)], { stdio: ['pipe', 'pipe', 'ignore'] });
   try {
-    // The child answers "busy" itself at the deadline; the parent allows for node's start-up (seconds
-    // on a slow or emulated machine) and gives up only on a child stuck in "lock" (a lost race).
-    const line = await firstLine(child, deadlineMs + CHILD_START_ALLOWANCE_MS);
-    const answer = line ? (JSON.parse(line) as { held?: string; busy?: string; error?: string }) : {};
-    if (answer.busy !== undefined || !line) {
-      throw new VgaArbiterError(`the legacy VGA ranges stayed locked by another device for ${deadlineMs} ms${answer.busy ? ` (${answer.busy})` : ''}; ${address} was not handed over`);
+    const answer = await holders.lock({ path, target: address, others, deadline: started + deadlineMs });
+    if ('busy' in answer || 'noAnswer' in answer) {
+      throw new VgaArbiterError(`the legacy VGA ranges stayed locked by another device for ${deadlineMs} ms${'busy' in answer ? ` (${answer.busy})` : ''}; ${address} was not handed over`);
     }
-    if (answer.held === undefined) throw new VgaArbiterError(`cannot lock the legacy VGA ranges for ${address}: ${answer.error ?? 'no answer'}`);
+    if ('error' in answer) throw new VgaArbiterError(`cannot lock the legacy VGA ranges for ${address}: ${answer.error}`);
     const held = parseArbiterState(answer.held) ?? before;
     return { value: await work(), arbiter: { kind: 'held', state: held, waitedMs: Date.now() - started } };
   } finally {
-    // Closing the child's file releases its lock.
-    child.stdin.end();
-    await exited(child, 5_000);
+    await holders.unlock(address);
   }
 }
