@@ -32,11 +32,25 @@ getent group kvm >/dev/null || groupadd --system kvm
 getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 id libvirt-qemu >/dev/null 2>&1 || useradd --system --gid kvm --groups libvirt-qemu --no-create-home \
   --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu
+# Debian's udev rule gives /dev/kvm to group kvm, mode 0660. Without udev (containers, CI) the node
+# stays root-only: libvirt then probes QEMU as root with KVM, finds /dev/kvm unusable by libvirt-qemu,
+# throws the probe away and probes again on every request (a define took 36 s instead of 30 ms).
+if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" = root ]; then chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; fi
 mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt "$STATE_DIR"
 
 answers() { timeout 10 virsh -c "$URI" -q uri >/dev/null 2>&1; }
 
-if answers; then echo already-running; exit 0; fi
+# libvirtd probes QEMU's capabilities on the first request that needs them (define, start) and
+# caches them; on a fresh, loaded machine that took longer than a test's 20 s command deadline.
+# Probe here, with room, so tests time the backend and not libvirt's first start.
+probe() {
+  if ! timeout 600 virsh -c "$URI" domcapabilities --virttype qemu --arch x86_64 >/dev/null 2>>"$STATE_DIR/libvirtd.stderr"; then
+    echo "start-libvirtd.sh: libvirtd could not probe QEMU's capabilities within 600 s; see $STATE_DIR/libvirtd.stderr" >&2
+    exit 1
+  fi
+}
+
+if answers; then probe; echo already-running; exit 0; fi
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 alive "$STATE_DIR/virtlogd.pid" || virtlogd -d -p "$STATE_DIR/virtlogd.pid"
@@ -51,4 +65,5 @@ while ! answers; do
   fi
   sleep 0.5
 done
+probe
 echo started
