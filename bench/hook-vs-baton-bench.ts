@@ -43,12 +43,19 @@ const facts = r.facts();
 out(`hook-vs-baton: L1 run ${run.qemu.durationMs} ms, job status ${run.status}, started ${started.toISOString()}, guests up after ${facts.l2BootMs} ms, helper up after ${facts.helperUpMs} ms; sleeps ${facts.sleeps}`);
 if (run.status !== 0) out(describeRun(run));
 
-interface Move { target: string; wallMs: number; from: string | null; result: { outcome?: string; error?: string; switchId?: string }; steps: { name: string; ms: number; outcome: string }[] | null }
+interface Move {
+  target: string; wallMs: number; from: string | null; result: { outcome?: string; error?: string; switchId?: string };
+  steps: { name: string; ms: number; ownMs?: number; outcome: string }[] | null;
+  /** The history entry's own time: the switch's wall time in the helper less its waits (app/helper/engine/own-time.ts). */
+  ownMs?: number | null;
+}
 const MOVES = [['host', 'vm-a'], ['vm-a', 'vm-b'], ['vm-b', 'host']] as const;
 const shell: Record<string, number[]> = {};
 const baton: Record<string, number[]> = {};
 const outside: Record<string, number[]> = {};
 const stepMs: Record<string, number[]> = {};
+const stepOwnMs: Record<string, number[]> = {};
+const switchOwnMs: Record<string, number[]> = {};
 const failures: string[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [from, to] of MOVES) {
@@ -78,7 +85,11 @@ for (let round = 1; round <= ROUNDS; round++) {
     (baton[key] ??= []).push(m.wallMs);
     const inSteps = (m.steps ?? []).reduce((a, s) => a + s.ms, 0);
     (outside[key] ??= []).push(m.wallMs - inSteps);
-    for (const s of m.steps ?? []) (stepMs[`${key}|${s.name}`] ??= []).push(s.ms);
+    for (const s of m.steps ?? []) {
+      (stepMs[`${key}|${s.name}`] ??= []).push(s.ms);
+      if (typeof s.ownMs === 'number') (stepOwnMs[`${key}|${s.name}`] ??= []).push(s.ownMs);
+    }
+    if (typeof m.ownMs === 'number') (switchOwnMs[key] ??= []).push(m.ownMs);
   });
 }
 
@@ -123,18 +134,21 @@ const floors = {
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
 out('');
-out(`| move | shell median (n) | Baton median (n) | Baton ÷ shell | Baton outside its steps, median |`);
-out(`| --- | ---: | ---: | ---: | ---: |`);
+out(`| move | shell median (n) | Baton median (n) | Baton ÷ shell | Baton outside its steps, median | Baton's own time per switch, median |`);
+out(`| --- | ---: | ---: | ---: | ---: | ---: |`);
 for (const [from, to] of MOVES) {
   const key = `${from} → ${to}`;
   const s = median(shell[key] ?? []);
   const b = median(baton[key] ?? []);
-  out(`| ${key} | ${f0(s)} ms (${shell[key]?.length ?? 0}) | ${f0(b)} ms (${baton[key]?.length ?? 0}) | ${(b / s).toFixed(2)} | ${f0(median(outside[key] ?? []))} ms |`);
+  out(`| ${key} | ${f0(s)} ms (${shell[key]?.length ?? 0}) | ${f0(b)} ms (${baton[key]?.length ?? 0}) | ${(b / s).toFixed(2)} | ${f0(median(outside[key] ?? []))} ms | ${f0(median(switchOwnMs[key] ?? []))} ms |`);
 }
 out('');
-out(`| Baton step (move) | median | n |`);
-out(`| --- | ---: | ---: |`);
-for (const [k, ms] of Object.entries(stepMs)) out(`| ${k.split('|')[1]} (${k.split('|')[0]}) | ${f0(median(ms))} ms | ${ms.length} |`);
+out(`| Baton step (move) | median | own time in it, median (max) | n |`);
+out(`| --- | ---: | ---: | ---: |`);
+for (const [k, ms] of Object.entries(stepMs)) {
+  const own = stepOwnMs[k] ?? [];
+  out(`| ${k.split('|')[1]} (${k.split('|')[0]}) | ${f0(median(ms))} ms | ${f0(median(own))} ms (${f0(Math.max(...own))}) | ${ms.length} |`);
+}
 out('');
 out(`| floor (shell, same run) | median | n | reset exit codes |`);
 out(`| --- | ---: | ---: | --- |`);

@@ -28,6 +28,7 @@ import { VirshEventStream } from './event-stream.js';
 import { monitorInputs } from '../qmp/vm-inputs.js';
 import { monitorReply } from './monitor-command.js';
 import { gpuFunctions, guestBusNumber, hostdevXml, placeGpu, type GpuLayout, type PlacedHostdev } from './gpu-devices.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface LibvirtVmConfig {
   name: VmName;
@@ -243,7 +244,7 @@ export class LibvirtBackend implements VmBackend {
     for (;;) {
       if ((await this.state(vm)).state === state) return true;
       if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(STATE_POLL_MS, Math.max(0, deadline - Date.now()))));
+      await waitedOn(new Promise((resolve) => setTimeout(resolve, Math.min(STATE_POLL_MS, Math.max(0, deadline - Date.now())))));
     }
   }
 

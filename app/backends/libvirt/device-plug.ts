@@ -6,6 +6,7 @@ import path from 'node:path';
 import { GuestDidNotReleaseError, VmCommandFailedError, VmProtocolError, isVmBackendError } from '../../domain/vm/errors.js';
 import { parseDomainXml, type DomainFacts } from './domain-xml.js';
 import { runVirsh, type VirshTarget } from './virsh.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface DomainHandle {
   target: VirshTarget;
@@ -107,7 +108,7 @@ export async function unplugAndConfirm(handle: DomainHandle, devices: readonly D
     pending = pending.filter((d) => present.has(d.alias));
     if (pending.length === 0) return;
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+    await waitedOn(new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now())))));
   }
   const labels = pending.map((d) => d.label);
   throw new GuestDidNotReleaseError(

@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { VmConnectionLostError, VmTimeoutError } from '../../domain/vm/errors.js';
 import { mapVirshError } from './virsh-errors.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface VirshTarget {
   /** The configured VM name, for errors. */
@@ -22,7 +23,8 @@ const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 export function runVirsh(target: VirshTarget, args: readonly string[], options: VirshOptions): Promise<string> {
   const command = args[0] ?? '';
   const binary = options.virshPath ?? 'virsh';
-  return new Promise((resolve, reject) => {
+  // libvirt's time (virsh is its interface): a wait on the hypervisor.
+  return waitedOn(new Promise((resolve, reject) => {
     execFile(binary, ['-c', target.uri, ...args], {
       // C locale: libvirt's messages are matched as English text in virsh-errors.ts.
       env: { ...process.env, LC_ALL: 'C', LANG: 'C', LIBVIRT_DEFAULT_URI: target.uri },
@@ -42,5 +44,5 @@ export function runVirsh(target: VirshTarget, args: readonly string[], options: 
       }
       reject(mapVirshError({ vm: target.vm, command, stderr, ...(options.device ? { device: options.device } : {}) }));
     });
-  });
+  }));
 }

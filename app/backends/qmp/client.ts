@@ -22,6 +22,7 @@ import {
 import { mapQmpError } from './error-mapping.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './line-framer.js';
 import { parseQmpMessage, type QmpEvent, type QmpGreeting, type QmpMessage, type QmpRequestId } from './messages.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface QmpClientOptions {
   socketPath: string;
@@ -102,7 +103,8 @@ export class QmpClient {
     }
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs ?? 10_000;
-    return new Promise<T>((resolve, reject) => {
+    // The VM's answer is a wait on the hypervisor, not Baton's own time.
+    return waitedOn(new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.abandoned.push(id);
@@ -111,7 +113,7 @@ export class QmpClient {
       }, timeoutMs);
       this.pending.set(id, { command, device: options.device, resolve: resolve as (value: unknown) => void, reject, timer });
       socket.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n');
-    });
+    }));
   }
 
   onEvent(listener: Listener<QmpEvent>): () => void {

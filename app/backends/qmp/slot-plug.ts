@@ -11,6 +11,7 @@ import type { QmpClient } from './client.js';
 import { guestPciAddr } from './device-ids.js';
 import type { QmpEvent } from './messages.js';
 import { flattenPciTree, parseQueryPci, type GuestPciFunction } from './pci-tree.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface SlotFunction {
   id: string;
@@ -132,7 +133,8 @@ export async function unplugDevices(client: QmpClient, devices: readonly string[
       }
     }
     if (waiting.size === 0) settle?.();
-    await done;
+    // The guest's unplug: a wait on the guest.
+    await waitedOn(done);
   } finally {
     clearTimeout(timer);
     stopEvents();

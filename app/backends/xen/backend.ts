@@ -31,6 +31,7 @@ import {
   type PciBackendState, type XlDomain, type XlPciListEntry,
 } from './parsers.js';
 import { backendNotReady, runTool, type ToolRun } from './xl.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface XenVmConfig {
   name: VmName;
@@ -87,7 +88,8 @@ const DEVICE_KEYS = ['state', 'key', 'dev', 'vdev', 'opts', 'vdevfn'] as const;
 
 interface Domain { vm: VmName; config: XenVmConfig; info: XlDomain }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Polling the hypervisor's state: a wait on it.
+const sleep = (ms: number) => waitedOn(new Promise((resolve) => setTimeout(resolve, ms)));
 
 export class XenBackend implements VmBackend {
   readonly hypervisor = 'xen' as const;

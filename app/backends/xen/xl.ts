@@ -14,6 +14,7 @@ import {
   type VmBackendError,
   type VmErrorContext,
 } from '../../domain/vm/errors.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface ToolRun {
   stdout: string;
@@ -43,7 +44,8 @@ export interface ToolFailure {
 /** Runs one tool; resolves with stdout and stderr when it exits 0, rejects with a typed error otherwise. */
 export function runTool(binary: string, args: readonly string[], options: ToolOptions): Promise<ToolRun> {
   const label = `${binary.split('/').pop() ?? binary} ${args[0] ?? ''}`.trim();
-  return new Promise((resolve, reject) => {
+  // The tool's run (xl, xenstore): a wait on the hypervisor.
+  return waitedOn(new Promise((resolve, reject) => {
     execFile(binary, [...args], {
       env: { ...process.env, ...options.env, LC_ALL: 'C', LANG: 'C' },
       timeout: options.timeoutMs,
@@ -63,7 +65,7 @@ export function runTool(binary: string, args: readonly string[], options: ToolOp
       const exitCode = typeof error.code === 'number' ? error.code : null;
       reject(mapXlError({ vm: options.vm, tool: label, args, exitCode, stderr, ...(options.device ? { device: options.device } : {}) }));
     });
-  });
+   }));
 }
 
 const CONNECTION = [/cannot init xl context/i, /cannot open libxc handle/i, /Could not obtain handle on privileged command interface/i,

@@ -45,6 +45,8 @@ export const stepSchema = z.strictObject({
   name: z.string().min(1),
   outcome: z.enum(STEP_OUTCOMES),
   ms: z.number().nonnegative(),
+  /** Of `ms`, Baton's own time: less the waits on the kernel, the VMs and the hypervisor. */
+  ownMs: z.number().nonnegative().optional(),
   error: z.string().optional(),
 });
 
@@ -72,6 +74,8 @@ export const historyEntrySchema = z
     rolledBack: z.array(z.string()),
     /** Who held the GPU once the switch ended: a VM name, 'host' or 'park'. */
     finalOwner: party,
+    /** Baton's own time in the switch, from request to entry: its wall time less its waits. */
+    ownMs: z.number().nonnegative().optional(),
   })
   .refine((e) => Date.parse(e.endedAt) >= Date.parse(e.startedAt), { message: 'endedAt is before startedAt', path: ['endedAt'] });
 

@@ -10,6 +10,7 @@ import { HandoffFailed, HandoffRefused } from '../../host/handoff/errors.js';
 import type { HandoffContext } from '../../host/handoff/context.js';
 import type { RomStore } from '../../host/rom/store.js';
 import { RealHost } from './real-host.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 const XL_DEADLINE_MS = 60_000;
 
@@ -26,13 +27,13 @@ export class XenHost extends RealHost implements HostPort {
   }
 
   private xl(args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
+    return waitedOn(new Promise((resolve, reject) => {
       execFile(this.xenOptions.xlPath ?? 'xl', args, { timeout: XL_DEADLINE_MS, killSignal: 'SIGKILL', env: { ...process.env, ...this.xenOptions.env, LC_ALL: 'C' }, encoding: 'utf8' }, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const why = (err as { killed?: boolean }).killed ? `no answer within ${XL_DEADLINE_MS} ms` : stderr.trim().split('\n').filter((l) => l.trim()).slice(-3).join('; ') || err.message;
         reject(new Error(`xl ${args.join(' ')}: ${why}`));
       });
-    });
+     }));
   }
 
   private async functionsOf(gpu: PciAddress, policy: HandoffPolicy): Promise<PciAddress[]> {

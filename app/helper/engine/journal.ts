@@ -5,11 +5,10 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { MAX_COALESCED_LISTED, REQUESTERS } from '../../domain/history/entry.js';
+import { MAX_COALESCED_LISTED, REQUESTERS, stepSchema } from '../../domain/history/entry.js';
 import type { PlannedStep } from '../../domain/switch/plan.js';
 import { fsyncDir, readStateFile, replaceFileAtomic, StateFileError } from '../store/atomic-file.js';
 
-const stepRecord = z.object({ name: z.string(), outcome: z.enum(['ok', 'failed', 'undone', 'skipped']), ms: z.number(), error: z.string().optional() });
 const peer = z.object({ uid: z.number().int(), user: z.string().nullable() });
 
 export const journalSchema = z.object({
@@ -30,7 +29,7 @@ export const journalSchema = z.object({
   phase: z.enum(['forward', 'unwinding', 'parking', 'awaiting-late']),
   /** The calls out past their deadline when the switch was given up (awaiting-late). */
   late: z.array(z.object({ step: z.string(), target: z.string(), what: z.string(), ms: z.number() })).optional(),
-  steps: z.array(stepRecord),
+  steps: z.array(stepSchema),
   /** The step about to run (or running) when the journal was written. */
   current: z.string().nullable(),
   rolledBack: z.array(z.string()),

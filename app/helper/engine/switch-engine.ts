@@ -24,6 +24,7 @@ import { describeLate, LateCalls, lateEnding, type LateCall } from './late-calls
 import type { SwitchJob } from './gpu-queue.js';
 import type { JournalBook, JournalRecord } from './journal.js';
 import { describeObserved, observeOwner, type Observed } from './observe.js';
+import { currentMeter, timeOwn } from './own-time.js';
 import { runStep, StepSkipped, type StepContext } from './step-runner.js';
 
 export interface ResolvedGpu {
@@ -135,6 +136,8 @@ export class SwitchEngine {
    * reconcile's park): settle() ends it when the last call returns.
    */
   private readonly stranded = new Map<string, { gpu: ResolvedGpu; record: JournalRecord | null }>();
+  /** Per running switch: its own time so far (own-time.ts). */
+  private readonly ownTime = new Map<string, () => number>();
   /** Told when the last late call of a given-up GPU has ended (the service runs settle() in its queue). */
   onLateSettled: LateSettled | null = null;
 
@@ -201,7 +204,18 @@ export class SwitchEngine {
     }
   }
 
-  async run(gpu: ResolvedGpu, job: SwitchJob): Promise<SwitchResult> {
+  run(gpu: ResolvedGpu, job: SwitchJob): Promise<SwitchResult> {
+    return timeOwn(async (ownMs) => {
+      this.ownTime.set(job.switchId, ownMs);
+      try {
+        return await this.runTimed(gpu, job);
+      } finally {
+        this.ownTime.delete(job.switchId);
+      }
+    });
+  }
+
+  private async runTimed(gpu: ResolvedGpu, job: SwitchJob): Promise<SwitchResult> {
     const to = job.target;
     const startedAt = new Date().toISOString();
     const recorded = this.deps.owners.ownerOf(gpu.name);
@@ -390,17 +404,23 @@ export class SwitchEngine {
     const at = new Date().toISOString();
     this.deps.emit({ kind: 'step-started', switchId, step: step.name, detail: describeStep(step), at });
     const t0 = performance.now();
+    const meter = currentMeter();
+    const waited0 = meter?.waitedMs() ?? 0;
+    // The step's wall time less its waits on the kernel, the VMs and the hypervisor.
+    const ownOf = (wall: number) => (meter ? { ownMs: Math.max(0, Math.round(wall - (meter.waitedMs() - waited0))) } : {});
     try {
       await this.fenced(gpu, { step: step.name, target: stepTarget(gpu, step), what: describeStep(step), ms: this.deadline(step) }, run);
-      const ms = Math.round(performance.now() - t0);
+      const wall = performance.now() - t0;
+      const ms = Math.round(wall);
       this.deps.emit({ kind: 'step-ended', switchId, step: step.name, outcome: 'ok', ms });
-      return { step: { name: step.name, outcome: 'ok', ms }, wedged: false };
+      return { step: { name: step.name, outcome: 'ok', ms, ...ownOf(wall) }, wedged: false };
     } catch (err) {
-      const ms = Math.round(performance.now() - t0);
+      const wall = performance.now() - t0;
+      const ms = Math.round(wall);
       const error = (err as Error).message;
       const outcome = err instanceof StepSkipped ? 'skipped' : 'failed';
       this.deps.emit({ kind: 'step-ended', switchId, step: step.name, outcome, ms, error });
-      return { step: { name: step.name, outcome, ms, error }, wedged: isWedged(err) };
+      return { step: { name: step.name, outcome, ms, ...ownOf(wall), error }, wedged: isWedged(err) };
     }
   }
 
@@ -520,11 +540,12 @@ export class SwitchEngine {
   }
 
   private entryOf(gpu: ResolvedGpu, record: JournalRecord, outcome: SwitchOutcome, owner: Owner, error?: string): HistoryEntry {
+    const own = this.ownTime.get(record.switchId)?.();
     return {
       id: record.switchId, gpu: gpu.name, gpuAddress: gpu.address, from: record.from, to: record.to, requestedBy: record.requestedBy,
       ...(record.peer ? { peer: record.peer } : {}), ...(record.coalesced?.length ? { coalesced: record.coalesced } : {}), ...(record.coalescedOmitted ? { coalescedOmitted: record.coalescedOmitted } : {}),
       startedAt: record.startedAt, endedAt: new Date().toISOString(), outcome, steps: record.steps, rolledBack: record.rolledBack,
-      finalOwner: owner, ...(error ? { error } : {}),
+      finalOwner: owner, ...(error ? { error } : {}), ...(own !== undefined ? { ownMs: own } : {}),
     };
   }
 

@@ -2,6 +2,7 @@
 // Timers are the global setTimeout looked up at call time, so vi.useFakeTimers() drives them.
 import type { ResetMethodName } from '../../domain/switch/ports.js';
 import type { Hypervisor } from '../../domain/vm/errors.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface Latencies {
   /** vfio-pci takes one function (driver_override, unbind, drivers_probe). */
@@ -86,6 +87,7 @@ export class SimClock {
   /** Waits real milliseconds: a caller's deadline is the caller's, never scaled. */
   wait(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    // The simulated device's or VM's time, counted as a wait as the real one is.
+    return waitedOn(new Promise((resolve) => setTimeout(resolve, ms)));
   }
 }

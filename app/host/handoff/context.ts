@@ -9,6 +9,7 @@ import { DeviceLockGuard } from '../sysfs/device-locks.js';
 import { Sysfs } from '../sysfs/sysfs.js';
 import { forcePastHolderBudget, InUseGuard } from '../vfio/holders.js';
 import { DriverMemory } from './driver-memory.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface HandoffContext {
   sysfs: Sysfs;
@@ -27,12 +28,12 @@ export interface HandoffContext {
 
 export function modprobe(name: string, deadlineMs = 30_000): Promise<void> {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) return Promise.reject(new Error(`${JSON.stringify(name)} is not a module name`));
-  return new Promise((done, fail) => {
+  return waitedOn(new Promise((done, fail) => {
     execFile('modprobe', [name], { timeout: deadlineMs }, (err, _out, stderr) => {
       if (err) fail(new Error(`modprobe ${name} failed: ${stderr.trim() || err.message}`));
       else done();
     });
-  });
+  }));
 }
 
 export interface HandoffContextOptions {

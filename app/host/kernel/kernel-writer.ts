@@ -16,6 +16,7 @@ import { bindSyscalls } from '../../../native/syscalls.js';
 import { hotResetSequence } from '../../../native/vfio.js';
 import { toggleRom } from '../rom/toggle.js';
 import type { KernelCallInProgress } from '../sysfs/device-locks.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 export interface KernelWrite {
   path: string;
@@ -218,11 +219,12 @@ class ChildLane implements KernelLane {
 
   private send(request: Record<string, unknown>, path: string, value: string, deadlineMs: number, action: string | undefined): Promise<unknown> {
     if (this.stuck) return Promise.reject(new KernelWriterWedged(path, value, this.gpu, this.stuck.wedge, action));
-    return new Promise((resolve, reject) => {
+    // The kernel's time (and the lane's IPC) is a wait on the device, not Baton's own.
+    return waitedOn(new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, request, path, value, action, deadlineMs, sentAt: null, resolve, reject, timer: setTimeout(() => this.expire(job), deadlineMs) };
       this.queue.push(job);
       this.pump();
-    });
+    }));
   }
 
   /** One call at a time: a call queued behind a stuck one is never sent late. */

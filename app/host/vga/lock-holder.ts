@@ -7,6 +7,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { PciAddress } from '../../domain/pci-address.js';
+import { waitedOn } from '../../domain/time/wait-meter.js';
 
 /** The child: "lock" waits (polling the other VGA devices) until none holds a lock, then locks on
  * its own open file; "unlock" closes that file, which lets go of every lock it held. */
@@ -97,7 +98,8 @@ class Holder {
   /** Sends one request and waits for its answer line, or null (no answer in time, or the child went away). */
   ask(request: object, withinMs: number): Promise<string | null> {
     if (!this.alive()) return Promise.resolve(null);
-    return new Promise((done) => {
+    // Waiting out another device's lock, or the kernel's: not Baton's own time.
+    return waitedOn(new Promise((done) => {
       const timer = setTimeout(() => finish(null), withinMs);
       const finish = (line: string | null): void => {
         clearTimeout(timer);
@@ -107,7 +109,7 @@ class Holder {
       };
       this.waiting.push(finish);
       this.child.stdin.write(`${JSON.stringify(request)}\n`);
-    });
+    }));
   }
 
   kill(): void {
