@@ -59,10 +59,36 @@ function unresolvedAliases(doc: Document, lc: LineCounter, fileName: string): Co
   return errors;
 }
 
+/**
+ * The yaml parser recurses per nested mapping, and a line packed with `key: value` pairs (or deep
+ * nesting) runs it out of stack: a clear error at the longest line, which is where such a file
+ * goes wrong, instead of a RangeError.
+ */
+function outOfStack(text: string, fileName: string): ConfigError {
+  const lines = text.split(/\r\n|\r|\n/);
+  let longest = 0;
+  lines.forEach((l, i) => {
+    if (l.length > (lines[longest]?.length ?? 0)) longest = i;
+  });
+  return {
+    file: fileName, line: longest + 1, col: 1, path: '',
+    message: `the YAML nests too deeply to read (the parser ran out of stack; line ${longest + 1} holds ${lines[longest]?.length ?? 0} characters): put each key on its own line`,
+  };
+}
+
 export function parseConfig(text: string, fileName: string): ConfigParseResult {
+  const fail = (errors: ConfigError[]): ConfigParseResult => ({ ok: false, errors: sortErrors(errors) });
+  try {
+    return parseConfigText(text, fileName, fail);
+  } catch (err) {
+    if (err instanceof RangeError) return fail([outOfStack(text, fileName)]);
+    throw err;
+  }
+}
+
+function parseConfigText(text: string, fileName: string, fail: (errors: ConfigError[]) => ConfigParseResult): ConfigParseResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const fail = (errors: ConfigError[]): ConfigParseResult => ({ ok: false, errors: sortErrors(errors) });
   const syntax = [...syntaxErrors(doc, lc, fileName), ...unresolvedAliases(doc, lc, fileName)];
   if (syntax.length) return fail(syntax);
   if (!isDocument(doc) || !isMap(doc.contents)) {

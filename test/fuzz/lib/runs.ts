@@ -19,7 +19,7 @@ function parameters<T>(name: string, counts: Counts): fc.Parameters<T> {
   const numRuns = FULL ? counts.full : counts.quick;
   console.log(`fuzz ${name}: seed ${SEED}, ${numRuns} cases${PATH ? `, replaying path ${PATH}` : ''}${UNTIL ? `, until ${new Date(UNTIL).toISOString()}` : ''} (replay: BATON_FUZZ_SEED=${SEED})`);
   return {
-    numRuns, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}),
+    numRuns, seed: SEED, endOnFailure: true, includeErrorInReport: true, ...(PATH ? { path: PATH } : {}),
     ...(UNTIL ? { plugins: [fc.interruptAfterTimeLimit(Math.max(1, UNTIL - Date.now()))] } : {}),
   };
 }

@@ -9,6 +9,16 @@ function errorLines(text: string, file: string): string[] {
 }
 
 describe('YAML syntax errors', () => {
+  // Found by the config fuzz (seed 894340223, path 9): thousands of `key: value` pairs on one line ran
+  // the yaml parser out of stack, and parseConfig threw a RangeError instead of naming the line.
+  it('reports a line packed with mappings that runs the parser out of stack at that line, not as a throw', () => {
+    const packed = '      address: "0000:01:00.0"'.repeat(20_000);
+    const text = `gpus:\n  - name0\n    match:\n${packed}\n    name: gpu1\n`;
+    expect(errorLines(text, 'packed.yaml')).toEqual([
+      `packed.yaml:4:1: the YAML nests too deeply to read (the parser ran out of stack; line 4 holds ${packed.length} characters): put each key on its own line`,
+    ]);
+  });
+
   it('reports an unclosed flow mapping where the parser gave up', () => {
     const { text, file } = fixture('bad-yaml.yaml');
     const lines = errorLines(text, file);
