@@ -3,9 +3,8 @@
 // bus, and no journal was set aside by a recovery. Shared by `baton config check` and `baton doctor`.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { BatonConfig, ConfigError, GpuConfig } from '../../domain/config/index.js';
-import { positionOf, type PathSegment } from '../../domain/config/positions.js';
+import { configLocator, type PathSegment } from '../../domain/config/positions.js';
 import type { PciAddress } from '../../domain/pci-address.js';
 import { findGroup, readUsers, SYSTEM_ACCOUNT_FILES, type AccountFiles } from '../../helper/daemon/accounts.js';
 import { stateFolderOf } from '../../helper/daemon/instance-lock.js';
@@ -20,9 +19,7 @@ export const THIS_MACHINE: MachineChecks = { accountFiles: SYSTEM_ACCOUNT_FILES,
 /** Where `path` is in the file, for FILE:LINE:COL (1:1 when the value is a default the file leaves out). */
 function locator(file: string, text: string | null): (path: PathSegment[]) => { line: number; col: number } {
   if (text === null) return () => ({ line: 1, col: 1 });
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc });
-  return (path) => positionOf(doc, lc, path);
+  return configLocator(text);
 }
 
 /** helper.group and helper.users entries that name no account on this system, as config errors. */

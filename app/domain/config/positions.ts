@@ -1,6 +1,6 @@
 // Maps a field path (["vms", 1, "backend"]) to where it sits in the YAML text, and prints it
 // the way users read it ("vms[1].backend").
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 
 export type PathSegment = string | number;
 export type Position = { line: number; col: number };
@@ -62,4 +62,25 @@ export function positionOf(doc: Document, lineCounter: LineCounter, path: readon
   const node = at === 'key' && located?.keyNode ? located.keyNode : located?.node;
   const offset = node?.range?.[0];
   return offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset);
+}
+
+/**
+ * Where each config path sits in `text`, for messages about a config already loaded. A file the
+ * parser cannot read (it runs out of stack on some) locates everything at 1:1 rather than throw.
+ */
+export function configLocator(text: string): (path: readonly PathSegment[]) => Position {
+  const lc = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  } catch {
+    return () => ({ line: 1, col: 1 });
+  }
+  return (path) => {
+    try {
+      return positionOf(doc, lc, path);
+    } catch {
+      return { line: 1, col: 1 };
+    }
+  };
 }

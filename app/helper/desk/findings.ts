@@ -1,9 +1,8 @@
 // What the settings view lists about the config: errors in the file as it is on disk now (the helper
 // keeps running on what it loaded, and would refuse the file at its next start), and places where the
 // config and the machine disagree, each at FILE:LINE:COL when the config came from a file.
-import { LineCounter, parseDocument } from 'yaml';
 import { connectorsOfGpu, type BatonConfig } from '../../domain/config/index.js';
-import { formatPath, positionOf, type PathSegment } from '../../domain/config/positions.js';
+import { configLocator, formatPath, type PathSegment } from '../../domain/config/positions.js';
 import type { DeskFinding, DeskGpu, DeskMonitor } from '../../protocol/desk.js';
 import { ConfigReadError, loadConfigFile, readConfigText } from '../../host/config/load.js';
 
@@ -30,9 +29,8 @@ export function checkConfigFile(file: string | null): FileFindings {
   const errors: DeskFinding[] = result.ok
     ? []
     : result.errors.map((e) => ({ severity: 'error', file: e.file, line: e.line, col: e.col, path: e.path, message: `${e.message} (in the file on disk; the helper keeps the config it loaded until it restarts)` }));
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  return { errors, locate: (path) => ({ file, ...positionOf(doc, lc, path) }) };
+  const at = configLocator(text);
+  return { errors, locate: (path) => ({ file, ...at(path) }) };
 }
 
 /** Where the config names things the machine does not show. */

@@ -1,6 +1,7 @@
 // Broken YAML is reported as FILE:LINE:COL lines too, before any schema check.
 import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfig } from '../../../app/domain/config/index.js';
+import { configLocator } from '../../../app/domain/config/positions.js';
 import { fixture, positionOfText } from './fixture.js';
 
 function errorLines(text: string, file: string): string[] {
@@ -17,6 +18,9 @@ describe('YAML syntax errors', () => {
     expect(errorLines(text, 'packed.yaml')).toEqual([
       `packed.yaml:4:1: the YAML nests too deeply to read (the parser ran out of stack; line 4 holds ${packed.length} characters): put each key on its own line`,
     ]);
+    // The settings view and `config check` locate paths in the same text: 1:1, never a throw in the helper.
+    expect(configLocator(text)(['gpus', 0, 'name'])).toEqual({ line: 1, col: 1 });
+    expect(configLocator('gpus:\n  - name: a\n')(['gpus', 0, 'name'])).toEqual({ line: 2, col: 11 });
   });
 
   it('reports an unclosed flow mapping where the parser gave up', () => {
