@@ -119,7 +119,7 @@ export class LibvirtBackend implements VmBackend {
     if (held.length > 0) {
       throw new VmDeviceBusyError(`${vm} already holds ${held.join(', ')}`, { ...this.context(vm), device: held.join(', ') });
     }
-    const { slot, buses } = this.chooseBuses(vm, facts, request.guestSlot, layout === 'multifunction' ? 1 : functions.length);
+    const { slot, buses } = this.chooseBuses(vm, facts, request.guestSlot, layout === 'multifunction' ? 1 : functions.length, request.freeSlot);
     const placed = placeGpu(functions, slot, buses, layout, request.romFile);
     await plugDevices(handle, placed.map((p) => ({ alias: p.alias, xml: hostdevXml(p), label: p.host })));
     // libvirt's domain model is all we can see: the guest's own PCI tree is not visible through libvirt.
@@ -203,7 +203,7 @@ export class LibvirtBackend implements VmBackend {
     // --security-info keeps secrets (e.g. graphics passwords) that a plain dump leaves out.
     const xml = await virsh(handle, ['dumpxml', '--inactive', '--security-info', '--domain', handle.domain]);
     const facts = await domainFacts(handle, { inactive: true });
-    const { slot, buses } = this.chooseBuses(vm, facts, request.guestSlot, layout === 'multifunction' ? 1 : functions.length);
+    const { slot, buses } = this.chooseBuses(vm, facts, request.guestSlot, layout === 'multifunction' ? 1 : functions.length, request.freeSlot);
     const placed: PlacedHostdev[] = placeGpu(functions, slot, buses, layout, request.romFile);
     const end = xml.lastIndexOf('</devices>');
     if (end < 0) throw new VmProtocolError(`${vm}: the domain definition has no </devices>`, this.context(vm));
@@ -211,8 +211,8 @@ export class LibvirtBackend implements VmBackend {
   }
 
   /** The requested (or configured, or first free) root port for function 0, plus free ones for the rest. */
-  private chooseBuses(vm: VmName, facts: DomainFacts, requested: GuestSlot | undefined, count: number): { slot: GuestSlot; buses: number[] } {
-    const wanted = requested ?? this.config(vm).gpuSlot;
+  private chooseBuses(vm: VmName, facts: DomainFacts, requested: GuestSlot | undefined, count: number, freeSlot = false): { slot: GuestSlot; buses: number[] } {
+    const wanted = requested ?? (freeSlot ? undefined : this.config(vm).gpuSlot);
     const free = freeRootPorts(facts);
     const buses: number[] = [];
     let slot: GuestSlot;

@@ -97,7 +97,7 @@ export class QmpBackend implements VmBackend {
 
   async attachGpu(vm: VmName, request: AttachGpuRequest): Promise<AttachGpuResult> {
     const functions = vfioFunctions(vm, request);
-    const slot = this.slotFor(vm, request.guestSlot);
+    const slot = this.slotFor(vm, request.guestSlot, request.freeSlot ? request.functions : null);
     const verifiedBy = await plugSlot(await this.client(vm), slot, functions);
     return { deviceIds: functions.map((f) => f.id), guestSlot: slot, verifiedBy };
   }
@@ -276,7 +276,10 @@ export class QmpBackend implements VmBackend {
     client.close();
   }
 
-  private slotFor(vm: VmName, requested: GuestSlot | undefined): GuestSlot {
+  private slotFor(vm: VmName, requested: GuestSlot | undefined, freeFor: readonly PciAddress[] | null = null): GuestSlot {
+    if (!requested && freeFor) {
+      throw new VmInvalidRequestError(`${vm}: ${freeFor.join(', ')} needs a guest slot of its own, and QEMU cannot pick one: add a root port id to peerSlots in ${vm}'s config`, this.context(vm));
+    }
     const slot = requested ?? this.config(vm).gpuSlot;
     if (!slot) throw new VmInvalidRequestError(`${vm}: no guest slot given and none configured (gpuSlot)`, this.context(vm));
     return slot;

@@ -153,7 +153,7 @@ export class XenBackend implements VmBackend {
     if (held.length) throw new VmDeviceBusyError(`${vm} already holds ${held.join(', ')}`, { ...this.context(vm), device: held.join(', ') });
     await this.makeAssignable(vm, request.functions);
 
-    const vslot = type === 'pv' ? undefined : request.guestSlot?.slot ?? domain.config.gpuSlot;
+    const vslot = type === 'pv' ? undefined : request.guestSlot?.slot ?? (request.freeSlot ? undefined : domain.config.gpuSlot);
     const attached: PciAddress[] = [];
     try {
       // Function 0 first: one pci-attach per function (PV: each is exported on its own; HVM: same vslot).

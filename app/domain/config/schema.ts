@@ -128,6 +128,10 @@ const vmCommon = {
   release: release.prefault({}),
   acquire: z.enum(ACQUIRE_METHODS).default('hot-plug'),
   guestSlot: guestSlot.optional(),
+  /** Guest slots, in order, for the devices of other host slots that move with a GPU (movablePeers
+   *  outside it, such as a USB controller). QEMU needs one per device; libvirt and Xen pick a free
+   *  one when none is given. */
+  peerSlots: z.array(guestSlot).max(8).optional(),
 };
 
 const LIBVIRT_URI = /^(?:qemu|xen|libxl)(?:\+(?:ssh|libssh|libssh2|tcp|tls|unix|ext))?:\/\/[^/\s]*\/(?:system|session)(?:\?\S*)?$/;

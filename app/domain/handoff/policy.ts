@@ -1,11 +1,12 @@
 // Whether a GPU may be claimed for vfio-pci, and which functions move with it. Pure: the same
 // verdict for the CLI, the helper and the tests.
-import type { Gpu } from '../inventory/model.js';
+import type { Gpu, PciFunction } from '../inventory/model.js';
 import { VFIO_SAFE_DRIVERS } from '../inventory/classify.js';
 import type { PciAddress } from '../pci-address.js';
 
 export interface HandoffPolicy {
-  /** Group peers the user allows to move along with the GPU (the config's movablePeers). */
+  /** Devices the user allows to move along with the GPU (the config's movablePeers): group peers,
+   *  and devices outside its group such as a USB controller (see outsidePeers). */
   movablePeers: PciAddress[];
   /** Hand over the host's boot VGA: release its framebuffer console first, restore it on release. */
   allowBootVga: boolean;
@@ -25,7 +26,31 @@ export interface ClaimPlan {
   loadVfio: boolean;
 }
 
-export function planClaim(gpu: Gpu, vfioLoaded: boolean, vfioLoadable: boolean | null, policy: HandoffPolicy): ClaimPlan {
+/**
+ * The movablePeers outside the GPU's own functions and IOMMU group (a USB controller that carries
+ * the keyboard and mouse along, as on Xen): each moves to vfio-pci with the GPU, and each needs an
+ * IOMMU group whose other devices are safe to hand over or move too. `bus` is every PCI function.
+ */
+export function outsidePeers(gpu: Pick<Gpu, 'functions' | 'groupPeers'>, policy: Pick<HandoffPolicy, 'movablePeers'>, bus: readonly PciFunction[]): { peers: PciAddress[]; refusals: string[] } {
+  const inside = new Set([...gpu.functions.map((f) => f.address), ...gpu.groupPeers.map((p) => p.address)]);
+  const moving = new Set([...gpu.functions.map((f) => f.address), ...policy.movablePeers]);
+  const peers: PciAddress[] = [];
+  const refusals: string[] = [];
+  for (const address of policy.movablePeers.filter((a) => !inside.has(a))) {
+    const fn = bus.find((f) => f.address === address);
+    if (!fn) refusals.push(`movablePeers names ${address}, which is not on the PCI bus`);
+    else if (fn.isBridge) refusals.push(`movablePeers names ${address}, a PCI bridge: bridges stay with the host`);
+    else if (fn.iommuGroup === null) refusals.push(`movablePeers names ${address}, which has no IOMMU group: the IOMMU does not cover it`);
+    else {
+      const blockers = bus.filter((o) => o.iommuGroup === fn.iommuGroup && !o.isBridge && !moving.has(o.address) && o.driver && !VFIO_SAFE_DRIVERS.has(o.driver));
+      for (const b of blockers) refusals.push(`${b.address} is bound to the host driver ${b.driver} and shares IOMMU group ${fn.iommuGroup} with ${address} (in movablePeers); name it in movablePeers too, or leave ${address} out`);
+      if (!blockers.length) peers.push(address);
+    }
+  }
+  return { peers, refusals };
+}
+
+export function planClaim(gpu: Gpu, vfioLoaded: boolean, vfioLoadable: boolean | null, policy: HandoffPolicy, bus: readonly PciFunction[] = []): ClaimPlan {
   const refusals: string[] = [];
   const movable = new Set(policy.movablePeers);
   const peersToMove: PciAddress[] = [];
@@ -35,6 +60,9 @@ export function planClaim(gpu: Gpu, vfioLoaded: boolean, vfioLoadable: boolean |
       refusals.push(`group peer ${peer.address} (${peer.name ?? peer.class ?? 'device'}) is bound to the host driver ${peer.driver} and shares IOMMU group ${gpu.iommuGroup}; name it in movablePeers to move it with ${gpu.address}`);
     }
   }
+  const outside = outsidePeers(gpu, policy, bus);
+  peersToMove.push(...outside.peers);
+  refusals.push(...outside.refusals);
   if (gpu.iommuGroup === null) refusals.push(`${gpu.address} has no IOMMU group: the IOMMU is off or does not cover this device`);
   if (gpu.bootVga && !policy.allowBootVga) {
     refusals.push(`${gpu.address} is the host's boot VGA with the console on it; set allowBootVga for it in the config to hand it over`);

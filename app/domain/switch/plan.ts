@@ -20,6 +20,8 @@ export interface PlanVm {
   release: { method: 'hot-unplug' | 'shutdown' | 'force-detach'; timeoutSeconds: number; forceAfterSeconds?: number };
   acquire: 'hot-plug' | 'start';
   guestSlot?: { bus?: string; addr: number };
+  /** Guest slots for the devices of other host slots that move with the GPU, in order. */
+  peerSlots?: { bus?: string; addr: number }[];
 }
 
 export type PlannedStep =

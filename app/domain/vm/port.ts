@@ -31,6 +31,10 @@ export interface AttachGpuRequest {
   romFile?: string;
   /** Defaults to the backend's configured or first free hot-plug slot. */
   guestSlot?: GuestSlot;
+  /** Without guestSlot: a free guest slot, never the configured GPU slot (for a device of another
+   *  host slot that moves with the GPU, such as a USB controller). A backend that cannot pick one
+   *  itself (QMP: it needs a root port id) refuses, naming the VM. */
+  freeSlot?: boolean;
 }
 
 export interface AttachGpuResult {

@@ -1,7 +1,7 @@
 // What each planned step does on the ports, and the undo it leaves behind.
 import type { GpuConfig } from '../../domain/config/index.js';
 import { policyFrom } from '../../domain/handoff/policy.js';
-import type { PciAddress } from '../../domain/pci-address.js';
+import { functionOf, slotOf, type PciAddress } from '../../domain/pci-address.js';
 import type { PlannedStep, PlanVm } from '../../domain/switch/plan.js';
 import type { BackendFor, HostPort, Owner } from '../../domain/switch/ports.js';
 import type { UndoStack } from '../../domain/undo-stack.js';
@@ -36,13 +36,48 @@ export class StepRefused extends Error {
   }
 }
 
-function guestSlot(vm: PlanVm | undefined): GuestSlot | undefined {
-  return vm?.guestSlot?.bus ? { bus: vm.guestSlot.bus, slot: vm.guestSlot.addr } : undefined;
+function toGuestSlot(slot: PlanVm['guestSlot'] | undefined): GuestSlot | undefined {
+  return slot?.bus ? { bus: slot.bus, slot: slot.addr } : undefined;
 }
 
+function guestSlot(vm: PlanVm | undefined): GuestSlot | undefined {
+  return toGuestSlot(vm?.guestSlot);
+}
+
+/** The i-th other slot's request: its configured peer slot, or a free one the backend picks. */
+function peerRequest(ctx: StepContext, vm: string, functions: PciAddress[], i: number): AttachGpuRequest {
+  const slot = toGuestSlot(ctx.vms.get(vm)?.peerSlots?.[i]);
+  return slot ? { functions, guestSlot: slot } : { functions, freeSlot: true };
+}
+
+/**
+ * The GPU's functions by physical slot: the GPU's own slot first, then each device of another slot
+ * (a USB controller in movablePeers, which carries the keyboard and mouse along), function 0 first.
+ * Each slot is hot-plugged as one request, since a guest slot takes the functions of one host slot.
+ */
+export function slotGroups(gpu: { address: PciAddress; functions: readonly PciAddress[] }): PciAddress[][] {
+  const bySlot = new Map<string, PciAddress[]>([[slotOf(gpu.address), []]]);
+  for (const f of gpu.functions) {
+    const slot = slotOf(f);
+    if (!bySlot.has(slot)) bySlot.set(slot, []);
+    bySlot.get(slot)!.push(f);
+  }
+  return [...bySlot.values()].filter((g) => g.length).map((g) => [...g].sort((a, b) => functionOf(a) - functionOf(b)));
+}
+
+/** The GPU's own slot, with the ROM and the configured guest slot. */
 function attachRequest(ctx: StepContext, vm: string): AttachGpuRequest {
   const slot = guestSlot(ctx.vms.get(vm));
-  return { functions: ctx.gpu.functions, ...(ctx.romFile ? { romFile: ctx.romFile } : {}), ...(slot ? { guestSlot: slot } : {}) };
+  const [own = ctx.gpu.functions] = slotGroups(ctx.gpu);
+  return { functions: own, ...(ctx.romFile ? { romFile: ctx.romFile } : {}), ...(slot ? { guestSlot: slot } : {}) };
+}
+
+/** Hot-plugs what the VM lacks: the GPU's slot (unless `startedWith` it), then each other slot in the next free guest slot. */
+async function attachSlots(ctx: StepContext, vm: string, startedWith = false): Promise<void> {
+  const backend = ctx.backendFor(vm);
+  const [, ...others] = slotGroups(ctx.gpu);
+  if (!startedWith) await backend.attachGpu(vm, attachRequest(ctx, vm));
+  for (const [i, functions] of others.entries()) await backend.attachGpu(vm, peerRequest(ctx, vm, functions, i));
 }
 
 function releaseDeadline(ctx: StepContext, vm: string): number {
@@ -72,6 +107,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
         undo.push(`start ${step.vm} again with ${gpu.name}`, async () => {
           if ((await backend.state(step.vm)).state !== 'shut-off') return; // it never went down
           await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
+          await attachSlots(ctx, step.vm, true);
         });
         await backend.shutdown(step.vm, { deadlineMs: step.deadlineMs, ...(step.forceAfterMs !== undefined ? { forceAfterMs: step.forceAfterMs } : {}) });
         return;
@@ -82,7 +118,11 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       }
       undo.push(`hot-plug ${gpu.name} back into ${step.vm}`, async () => {
         if (await holdsAll(ctx, step.vm)) return; // the detach never happened
-        await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
+        // Plug back only the slots that left (a detach cut short may have taken some).
+        const held = await backend.passthroughDevices(step.vm);
+        const [own, ...others] = slotGroups(gpu);
+        if (own && !own.every((f) => held.includes(f))) await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
+        for (const [i, functions] of others.entries()) if (!functions.every((f) => held.includes(f))) await backend.attachGpu(step.vm, peerRequest(ctx, step.vm, functions, i));
       });
       await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: step.deadlineMs, force: step.how === 'force-detach' });
       return;
@@ -120,6 +160,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
           await backend.shutdown(step.vm, { deadlineMs: releaseDeadline(ctx, step.vm) });
         });
         await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
+        await attachSlots(ctx, step.vm, true);
         return;
       }
       if (status.state !== 'running') {
@@ -130,7 +171,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
         if (!gpu.functions.some((f) => held.includes(f))) return; // the hot-plug never happened
         await backend.detachGpu(step.vm, gpu.functions, { deadlineMs: releaseDeadline(ctx, step.vm) });
       });
-      await backend.attachGpu(step.vm, attachRequest(ctx, step.vm));
+      await attachSlots(ctx, step.vm);
       return;
     }
     case 'return-to-host':

@@ -92,7 +92,7 @@ const DEFAULT_UNDO_DEADLINE_MS = 120_000;
 export const DEFAULT_LATE_GRACE_MS = 10_000;
 
 export function planVms(config: BatonConfig): Map<string, PlanVm> {
-  return new Map(config.vms.map((v) => [v.name, { name: v.name, release: v.release, acquire: v.acquire, ...(v.guestSlot ? { guestSlot: v.guestSlot } : {}) }]));
+  return new Map(config.vms.map((v) => [v.name, { name: v.name, release: v.release, acquire: v.acquire, ...(v.guestSlot ? { guestSlot: v.guestSlot } : {}), ...(v.peerSlots?.length ? { peerSlots: v.peerSlots } : {}) }]));
 }
 
 function planGpu(gpu: ResolvedGpu) {

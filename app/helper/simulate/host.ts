@@ -57,7 +57,7 @@ export class SimulatedHost implements HostPort {
     const gpu = this.findGpu(address);
     const fault = await this.enter('claim', gpu);
     const inventory = this.ws.inventory();
-    const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy);
+    const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy, inventory.functions);
     if (plan.refusals.length) throw new HandoffRefused(gpu.address, plan.refusals);
     const moved: { address: PciAddress; from: string | null }[] = [];
     let step = 'prepare';
@@ -92,7 +92,9 @@ export class SimulatedHost implements HostPort {
   async release(address: PciAddress, policy: HandoffPolicy): Promise<void> {
     const gpu = this.findGpu(address);
     const fault = await this.enter('release', gpu);
-    const peers = gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a));
+    const own = new Set(gpu.functions.map((f) => f.address));
+    const onBus = new Set(this.ws.inventory().functions.map((f) => f.address));
+    const peers = [...new Set([...gpu.groupPeers.map((p) => p.address), ...policy.movablePeers.filter((a) => !own.has(a) && onBus.has(a))])].filter((a) => policy.movablePeers.includes(a));
     const functions = [...gpu.functions.map((f) => f.address), ...peers].sort();
     const onVfio = functions.filter((a) => this.ws.driverOf(a) === VFIO);
     if (onVfio.length && gpu.iommuGroup !== null) {

@@ -95,10 +95,22 @@ export class SimulatedVmBackend implements VmBackend {
     return [...vm.held.keys()];
   }
 
+  /** A guest slot no function holds, beside the GPU's (QEMU cannot choose one: it needs a root port id). */
+  private freeSlot(vm: SimVm, request: AttachGpuRequest): GuestSlot {
+    if (this.hypervisor === 'qmp') {
+      throw new VmInvalidRequestError(`${vm.spec.name}: ${request.functions.join(', ')} needs a guest slot of its own, and QEMU cannot pick one: add a root port id to peerSlots in ${vm.spec.name}'s config`, this.context(vm));
+    }
+    const used = new Set([...vm.held.values()].filter((h) => h.guestSlot.bus === vm.spec.guestSlot.bus).map((h) => h.guestSlot.slot));
+    used.add(vm.spec.guestSlot.slot);
+    let slot = 0;
+    while (used.has(slot)) slot++;
+    return { bus: vm.spec.guestSlot.bus, slot };
+  }
+
   async attachGpu(name: VmName, request: AttachGpuRequest): Promise<AttachGpuResult> {
     const vm = this.vm(name);
     this.checkRequest(vm, request);
-    const slot = request.guestSlot ?? vm.spec.guestSlot;
+    const slot = request.guestSlot ?? (request.freeSlot ? this.freeSlot(vm, request) : vm.spec.guestSlot);
     await this.enter('attach', vm);
     const problem = this.ws.plugProblem(name, request.functions, slot);
     if (problem) throw this.plugError(vm, 'attach', problem);

@@ -55,7 +55,7 @@ function locateGpu(ctx: HandoffContext, address: PciAddress): { gpu: Gpu; invent
 export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy: HandoffPolicy): Promise<ClaimResult> {
   const started = Date.now();
   const { gpu, inventory } = locateGpu(ctx, address);
-  const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy);
+  const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy, inventory.functions);
   if (plan.refusals.length) throw new HandoffRefused(gpu.address, plan.refusals);
 
   const own = new Set(gpu.functions.map((f) => f.address));
@@ -101,6 +101,15 @@ export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy:
     const viability = gpu.iommuGroup === null || !ctx.live ? null : checkViability(ctx.sysfs, gpu.iommuGroup, ctx.devVfio);
     if (viability && !viability.sysfs.viable) throw new Error(`IOMMU group ${gpu.iommuGroup} is not viable: ${viability.sysfs.blockers.join('; ')}`);
     if (viability?.ioctl && !viability.ioctl.viable) throw new Error(`the kernel says IOMMU group ${gpu.iommuGroup} is not viable`);
+    // Peers outside the GPU's group (a USB controller) bring their own group: it must be viable too.
+    const groupOf = (a: PciAddress) => inventory.functions.find((f) => f.address === a)?.iommuGroup ?? null;
+    for (const group of new Set(plan.functions.map(groupOf).filter((g): g is number => g !== null && g !== gpu.iommuGroup))) {
+      step = `check IOMMU group ${group}`;
+      if (!ctx.live) continue;
+      const other = checkViability(ctx.sysfs, group, ctx.devVfio);
+      if (!other.sysfs.viable) throw new Error(`IOMMU group ${group} is not viable: ${other.sysfs.blockers.join('; ')}`);
+      if (other.ioctl && !other.ioctl.viable) throw new Error(`the kernel says IOMMU group ${group} is not viable`);
+    }
     undo.clear();
     return { gpu: gpu.address, group: gpu.iommuGroup, functions: moved, viability, vgaArbiter: arbiter, ms: Date.now() - started };
   } catch (err) {

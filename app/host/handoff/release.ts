@@ -22,7 +22,12 @@ export interface ReleaseResult {
 export async function releaseGpu(ctx: HandoffContext, address: PciAddress, policy: Pick<HandoffPolicy, 'movablePeers' | 'hostDriver'>): Promise<ReleaseResult> {
   const started = Date.now();
   const gpu = findGpu(ctx, address);
-  const peers = gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a) || ctx.memory.driverOf(a) !== undefined);
+  const own = new Set(gpu.functions.map((f) => f.address));
+  // Group peers that moved, and movablePeers outside the group (a USB controller) still on the bus.
+  const peers = [...new Set([
+    ...gpu.groupPeers.map((p) => p.address).filter((a) => policy.movablePeers.includes(a) || ctx.memory.driverOf(a) !== undefined),
+    ...policy.movablePeers.filter((a) => !own.has(a) && ctx.sysfs.exists(`bus/pci/devices/${a}`)),
+  ])];
   // Unbinding from vfio-pci blocks in the kernel while a VM has the group open: every call in this
   // lane first checks the GPU's VFIO nodes and refuses, naming the holder.
   const lane = deviceLane(ctx, gpu, peers);

@@ -30,7 +30,14 @@ export function vfioNodesOf(sysfs: Sysfs, group: number | null, functions: reado
     if (!Number.isInteger(group) || group < 0) throw new RangeError(`IOMMU group ${group} is not a group number`);
     nodes.push({ path: `${devVfio}/${group}`, address: null });
   }
+  const groups = new Set(group === null ? [] : [group]);
   for (const address of functions) {
+    // A function outside the GPU's group (a USB controller in movablePeers) has a group node of its own.
+    const own = Number(sysfs.linkName(`bus/pci/devices/${address}/iommu_group`));
+    if (Number.isInteger(own) && own >= 0 && !groups.has(own)) {
+      groups.add(own);
+      nodes.push({ path: `${devVfio}/${own}`, address });
+    }
     for (const cdev of sysfs.list(`bus/pci/devices/${address}/vfio-dev`)) {
       if (/^vfio\d+$/.test(cdev)) nodes.push({ path: `${devVfio}/devices/${cdev}`, address });
     }
