@@ -42,8 +42,9 @@ async function withContext<T>(opts: GpuOptions, run: (ctx: HandoffContext) => Pr
   const deadline = Number(opts.deadline);
   if (!Number.isInteger(deadline) || deadline <= 0) throw new UserError(`--deadline ${opts.deadline}: expected milliseconds, a positive whole number`);
   const writer = new ChildKernelWriter(deadline);
+  const ctx = handoffContext({ sysfsRoot: opts.sysfs, stateDir: opts.stateDir, writer, writeDeadlineMs: deadline });
   try {
-    return await run(handoffContext({ sysfsRoot: opts.sysfs, stateDir: opts.stateDir, writer, writeDeadlineMs: deadline }));
+    return await run(ctx);
   } catch (err) {
     if (err instanceof HandoffRefused) throw new UserError(`cannot hand over ${err.address}:`, err.reasons);
     if (err instanceof HandoffFailed) {
@@ -56,6 +57,7 @@ async function withContext<T>(opts: GpuOptions, run: (ctx: HandoffContext) => Pr
     throw err;
   } finally {
     writer.close();
+    ctx.vgaLocks.close();
   }
 }
 

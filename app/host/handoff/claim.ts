@@ -35,7 +35,7 @@ export async function underVgaLock(ctx: HandoffContext, gpu: Gpu, work: () => Pr
     await work();
     return null;
   }
-  return (await withVgaLock(gpu.address, work)).arbiter;
+  return (await withVgaLock(gpu.address, work, ctx.vgaLocks)).arbiter;
 }
 
 /** Finds the GPU an address names: its display function, or any of its companions. */

@@ -8,6 +8,7 @@ import type { KernelLane, KernelWriter } from '../kernel/kernel-writer.js';
 import { DeviceLockGuard } from '../sysfs/device-locks.js';
 import { Sysfs } from '../sysfs/sysfs.js';
 import { forcePastHolderBudget, InUseGuard } from '../vfio/holders.js';
+import { VgaLockHolders } from '../vga/lock-holder.js';
 import { DriverMemory } from './driver-memory.js';
 import { waitedOn } from '../../domain/time/wait-meter.js';
 
@@ -24,6 +25,8 @@ export interface HandoffContext {
   loadModule: (name: string) => Promise<void>;
   devVfio: string;
   writeDeadlineMs: number;
+  /** Who holds the VGA arbiter's lock for each GPU during its handoffs (one long-lived child per GPU). */
+  vgaLocks: VgaLockHolders;
 }
 
 export function modprobe(name: string, deadlineMs = 30_000): Promise<void> {
@@ -63,6 +66,7 @@ export function handoffContext(opts: HandoffContextOptions): HandoffContext {
     loadModule: (name) => modprobe(name),
     devVfio,
     writeDeadlineMs: opts.writeDeadlineMs ?? 10_000,
+    vgaLocks: new VgaLockHolders(),
   };
 }
 

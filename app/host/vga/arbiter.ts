@@ -3,7 +3,7 @@
 // open file: closing it (or the helper dying) releases it, so it can never be left held.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { PciAddress } from '../../domain/pci-address.js';
-import { VgaLockHolders } from './lock-holder.js';
+import type { VgaLockHolders } from './lock-holder.js';
 
 export const VGA_ARBITER = '/dev/vga_arbiter';
 
@@ -44,9 +44,6 @@ export type ArbiterOutcome =
   | { kind: 'not-needed'; state: ArbiterState }
   | { kind: 'no-arbiter' };
 
-/** The holders of a process that passes none: one child per GPU for the process's lifetime. */
-const processHolders = new VgaLockHolders();
-
 /** The VGA-class devices the arbiter knows, from sysfs. */
 function vgaDevices(sysfsRoot = '/sys'): string[] {
   const dir = `${sysfsRoot}/bus/pci/devices`;
@@ -76,7 +73,7 @@ function vgaDevices(sysfsRoot = '/sys'): string[] {
  * "lock io+mem"; its open file holds the lock until it is told to let go or exits. The helper never
  * blocks past the deadline, even if the child does.
  */
-export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>, opts: { path?: string; deadlineMs?: number; holders?: VgaLockHolders } = {}): Promise<{ value: T; arbiter: ArbiterOutcome }> {
+export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>, holders: VgaLockHolders, opts: { path?: string; deadlineMs?: number } = {}): Promise<{ value: T; arbiter: ArbiterOutcome }> {
   const path = opts.path ?? VGA_ARBITER;
   if (!existsSync(path)) return { value: await work(), arbiter: { kind: 'no-arbiter' } };
   const fd = openSync(path, 'r+');
@@ -96,7 +93,6 @@ export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>
   if (before.decodes === 'none') return { value: await work(), arbiter: { kind: 'not-needed', state: before } };
 
   const deadlineMs = opts.deadlineMs ?? 5_000;
-  const holders = opts.holders ?? processHolders;
   const started = Date.now();
   const others = vgaDevices().filter((d) => d !== address);
   try {

@@ -5,6 +5,8 @@
 #   vbios    capture the three display devices' ROMs, check them, check corrupted variants
 #   reset    resets with the GPU on host drivers, and the root-bus boot VGA
 #   cycles   CYCLES x (claim GPU A, release GPU A), snapshots after each step
+#   peer     GPU A with the NIC (a device in an IOMMU group of its own) as a movable peer: both go
+#            to vfio-pci in one claim and come back in one release (the USB-controller case)
 #   viab     claimed / one function put back on its host driver by hand / claimed again
 #   hot      VFIO hot reset of the claimed GPU (explicit and auto)
 #   nested   an L2 QEMU holds the GPU through VFIO: release, viability, reset; then L2 is killed
@@ -29,6 +31,11 @@ snap initial
 # the CLI through its own entry point, recorded as `baton` records it, with sysfs writes and
 # snapshots as shell steps in between. Node start-up under TCG costs seconds per command.
 V="$OUT/vbios"; mkdir -p "$V"
+# The consent for the peer phase: a root-owned config naming the NIC as a movable peer of GPU A.
+mkdir -p -m 0755 /run/baton-peer
+PEER_CONFIG=/run/baton-peer/config.yaml
+printf 'gpus:\n  - name: gpu-a\n    match: { address: "%s" }\n    movablePeers: ["%s", "%s"]\nvms: []\nhelper: { group: root }\n' "$GPU_A" "$GPU_A_AUDIO" "$NIC" > "$PEER_CONFIG"
+chmod 0644 "$PEER_CONFIG"
 export OUT STATE ADDRS V
 LIB=". $LAB_REPO/test/lab/kvm/handoff-lib.sh;"
 B="$OUT/batch.steps"
@@ -58,6 +65,12 @@ B="$OUT/batch.steps"
     echo "sh $LIB note release-$i connectorWaitMs \$(wait_for 30 connector $GPU_A); note release-$i soundWaitMs \$(wait_for 30 soundcard $GPU_A_AUDIO); snap released-$i"
     i=$((i + 1))
   done
+
+  # --- a movable peer outside GPU A's group: the NIC goes along and comes back ------------------------
+  echo "baton peer-claim gpu claim $GPU_A --config $PEER_CONFIG --json --state-dir $STATE"
+  echo "sh $LIB snap peer-claimed"
+  echo "baton peer-release gpu release $GPU_A --config $PEER_CONFIG --json --state-dir $STATE"
+  echo "sh $LIB note peer-release connectorWaitMs \$(wait_for 30 connector $GPU_A); note peer-release netWaitMs \$(wait_for 30 netdev $NIC); snap peer-released"
 
   # --- viability in mixed states ---------------------------------------------------------------------
   echo "baton viab-claim gpu claim $GPU_A --json --state-dir $STATE"

@@ -145,6 +145,33 @@ describeOrSkip(unavailable, 'KVM lab: GPU handoff on a live kernel (workstation)
     });
   });
 
+  describe('a movable peer outside the GPU\'s IOMMU group (the NIC, in a group of its own: the USB-controller case)', () => {
+    it('one claim moves GPU A and the NIC to vfio-pci; both groups are open to VFIO', () => {
+      const claim = r.cmd('peer-claim');
+      expect(claim.rc, claim.failure).toBe(0);
+      const json = r.json<ClaimJson>('peer-claim');
+      expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual([...gpuAFunctions, roles.nic].map((a) => [a, hostDriver(a), 'vfio-pci']));
+      const s = r.snap('peer-claimed');
+      for (const a of [...gpuAFunctions, roles.nic]) expect(s.driver.get(a), a).toBe('vfio-pci');
+      expect(s.devVfio).toContain(group);
+      expect(s.devVfio).toContain(initial.group.get(roles.nic));
+      expect(Object.keys(s.memory?.functions ?? {}).sort()).toEqual([...gpuAFunctions, roles.nic].sort());
+    });
+
+    it('one release gives all three back to their own drivers; the NIC\'s network interface returns', () => {
+      const release = r.cmd('peer-release');
+      expect(release.rc, release.failure).toBe(0);
+      const s = r.snap('peer-released');
+      for (const a of [...gpuAFunctions, roles.nic]) {
+        expect(s.driver.get(a), a).toBe(initial.driver.get(a));
+        expect(s.override.get(a), a).toBe('(null)');
+      }
+      expect(namesFor(s.netdevs, roles.nic)).toEqual(namesFor(initial.netdevs, roles.nic));
+      expect(s.devVfio).not.toContain(initial.group.get(roles.nic));
+      expect(s.memory?.functions).toEqual({});
+    });
+  });
+
   describe('viability: the kernel (VFIO_GROUP_GET_STATUS) and the sysfs rule agree', () => {
     it('claimed: viable both ways', () => {
       const v = r.cmd('viab-claimed');
