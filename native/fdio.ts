@@ -1,7 +1,7 @@
 // read, write and poll on raw file descriptors through koffi, for the input relay's child (its
 // loop polls several evdev fds and its stdin in one thread). Loaded on first use.
 import koffi from 'koffi';
-import { errnoName } from './libc.js';
+import { errnoName, libcLibrary } from './libc.js';
 
 interface FdIo {
   read: (fd: number, buf: Buffer, n: number) => number;
@@ -12,7 +12,7 @@ interface FdIo {
 let io: FdIo | null = null;
 function load(): FdIo {
   if (io) return io;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   io = {
     read: lib.func('long read(int fd, _Out_ uint8_t *buf, size_t n)') as FdIo['read'],
     write: lib.func('long write(int fd, const uint8_t *buf, size_t n)') as FdIo['write'],

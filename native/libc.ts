@@ -1,6 +1,6 @@
 // libc through koffi: the few calls Node has no API for (ioctl, getsockopt). Loaded on first
 // use, so code that never needs them never loads a native module.
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 
 interface Libc {
   open: (path: string, flags: number) => number;
@@ -14,9 +14,17 @@ interface Libc {
 
 let libc: Libc | null = null;
 
+let library: LibraryHandle | null = null;
+
+/** libc itself, opened once for every binding in native/ (fdio.ts declares its own calls on it). */
+export function libcLibrary(): LibraryHandle {
+  library ??= koffi.load('libc.so.6');
+  return library;
+}
+
 function load(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   libc = {
     open: lib.func('int open(const char *path, int flags)') as Libc['open'],
     close: lib.func('int close(int fd)') as Libc['close'],
