@@ -28,6 +28,8 @@ if hash systemd-sysusers 2>/dev/null; then
 elif ! getent group baton >/dev/null; then
     groupadd --system baton || true
 fi
+# The input relay's virtual devices are QEMU's alone (assets/udev/70-baton-input.rules).
+if hash udevadm 2>/dev/null; then udevadm control --reload-rules 2>/dev/null || true; fi
 if hash systemd-tmpfiles 2>/dev/null; then
     systemd-tmpfiles --create baton.conf || true
 fi

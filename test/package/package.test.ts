@@ -36,6 +36,7 @@ const EXPECTED_FILES = [
   '/usr/lib/systemd/system/baton-helper.socket',
   '/usr/lib/sysusers.d/baton.conf',
   '/usr/lib/tmpfiles.d/baton.conf',
+  '/usr/lib/udev/rules.d/70-baton-input.rules',
   '/usr/lib/baton/baton',
   '/etc/baton/baton.yaml',
   '/usr/share/applications/org.baton.Baton.desktop',
@@ -96,6 +97,8 @@ describe.skipIf(blocker !== null)('packages', () => {
     }
     expect(readFileSync(join(tree, 'usr/lib/sysusers.d/baton.conf'), 'utf8')).toMatch(/^g baton -$/m);
     expect(readFileSync(join(tree, 'usr/lib/tmpfiles.d/baton.conf'), 'utf8')).toMatch(/^d \/var\/lib\/baton 0750 root root -$/m);
+    // The input relay's virtual devices are QEMU's alone: the host desktop ignores them.
+    expect(readFileSync(join(tree, 'usr/lib/udev/rules.d/70-baton-input.rules'), 'utf8')).toBe(readFileSync(join(root, 'assets/udev/70-baton-input.rules'), 'utf8'));
   });
 
   it('desktop-file-validate passes both .desktop files; their id is the reverse-DNS one Electron sets', () => {
