@@ -81,7 +81,7 @@ export function parseConfig(text: string, fileName: string): ConfigParseResult {
   try {
     return parseConfigText(text, fileName, fail);
   } catch (err) {
-    if (err instanceof RangeError) return fail([outOfStack(text, fileName)]);
+    if (err instanceof RangeError && /call stack/i.test(err.message)) return fail([outOfStack(text, fileName)]);
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 // verdict for the CLI, the helper and the tests.
 import type { Gpu, PciFunction } from '../inventory/model.js';
 import { VFIO_SAFE_DRIVERS } from '../inventory/classify.js';
-import type { PciAddress } from '../pci-address.js';
+import { functionOf, slotOf, type PciAddress } from '../pci-address.js';
 
 export interface HandoffPolicy {
   /** Devices the user allows to move along with the GPU (the config's movablePeers): group peers,
@@ -45,6 +45,15 @@ export function outsidePeers(gpu: Pick<Gpu, 'functions' | 'groupPeers'>, policy:
       const blockers = bus.filter((o) => o.iommuGroup === fn.iommuGroup && !o.isBridge && !moving.has(o.address) && o.driver && !VFIO_SAFE_DRIVERS.has(o.driver));
       for (const b of blockers) refusals.push(`${b.address} is bound to the host driver ${b.driver} and shares IOMMU group ${fn.iommuGroup} with ${address} (in movablePeers); name it in movablePeers too, or leave ${address} out`);
       if (!blockers.length) peers.push(address);
+    }
+  }
+  // A guest slot is found through its function 0, and each function keeps its number in the guest.
+  const slots = new Map<string, PciAddress[]>();
+  for (const p of peers) slots.set(slotOf(p), [...(slots.get(slotOf(p)) ?? []), p]);
+  for (const [slot, fns] of slots) {
+    if (!fns.some((f) => functionOf(f) === 0)) {
+      refusals.push(`movablePeers names ${fns.join(', ')} without ${slot}.0: a device moves into a guest slot with its function 0, so name ${slot}.0 too (it must go to vfio-pci with it)`);
+      for (const f of fns) peers.splice(peers.indexOf(f), 1);
     }
   }
   return { peers, refusals };

@@ -46,8 +46,12 @@ function guestSlot(vm: PlanVm | undefined): GuestSlot | undefined {
 
 /** The i-th other slot's request: its configured peer slot, or a free one the backend picks. */
 function peerRequest(ctx: StepContext, vm: string, functions: PciAddress[], i: number): AttachGpuRequest {
-  const slot = toGuestSlot(ctx.vms.get(vm)?.peerSlots?.[i]);
-  return slot ? { functions, guestSlot: slot } : { functions, freeSlot: true };
+  const entry = ctx.vms.get(vm)?.peerSlots?.[i];
+  if (entry?.bus) return { functions, guestSlot: { bus: entry.bus, slot: entry.addr } };
+  // Xen has no guest bus: the entry's addr alone pins the vslot there. Elsewhere an entry without a
+  // bus pins nothing (QMP was refused before; libvirt picks a free root port).
+  if (entry && ctx.backendFor(vm).hypervisor === 'xen') return { functions, guestSlot: { bus: 'pci.0', slot: entry.addr } };
+  return { functions, freeSlot: true };
 }
 
 /**
@@ -82,6 +86,27 @@ async function attachSlots(ctx: StepContext, vm: string, startedWith = false): P
 
 function releaseDeadline(ctx: StepContext, vm: string): number {
   return (ctx.vms.get(vm)?.release.timeoutSeconds ?? 30) * 1000;
+}
+
+/** The VM holds at least one function of the GPU now. */
+async function holdsAny(ctx: StepContext, vm: string): Promise<boolean> {
+  const held = await ctx.backendFor(vm).passthroughDevices(vm);
+  return ctx.gpu.functions.some((f) => held.includes(f));
+}
+
+/**
+ * Before anything is plugged: QEMU cannot choose a guest slot, so a VM on QMP needs a peerSlots
+ * entry (with its root port) for each other host slot that moves with the GPU. Refused here, the
+ * switch unwinds without asking the guest to give back a GPU it was just given.
+ */
+function peerSlotsOrRefuse(ctx: StepContext, vm: string): void {
+  if (ctx.backendFor(vm).hypervisor !== 'qmp') return;
+  const [, ...others] = slotGroups(ctx.gpu);
+  const slots = ctx.vms.get(vm)?.peerSlots ?? [];
+  const missing = others.filter((_, i) => !slots[i]?.bus);
+  if (missing.length) {
+    throw new StepRefused(`${vm} runs on QEMU, which cannot pick a guest slot: ${missing.map((g) => g.join(' + ')).join(', ')} (moving with ${ctx.gpu.name}) needs a peerSlots entry with a root port bus in ${vm}'s config`);
+  }
 }
 
 /** The VM holds every function of the GPU now. */
@@ -154,9 +179,11 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       const status = await backend.state(step.vm);
       if (step.how === 'start') {
         if (status.state !== 'shut-off') throw new StepRefused(`${step.vm} is ${status.state}, and acquire: start needs it shut off; shut it down first`);
+        peerSlotsOrRefuse(ctx, step.vm);
         undo.push(`shut ${step.vm} down again`, async () => {
-          // Only a VM this step started with the GPU: never one that runs without it.
-          if ((await backend.state(step.vm)).state === 'shut-off' || !(await holdsAll(ctx, step.vm))) return;
+          // Only a VM this step started with the GPU (any of its functions: a peer slot may have
+          // failed after the start): never one that runs without it.
+          if ((await backend.state(step.vm)).state === 'shut-off' || !(await holdsAny(ctx, step.vm))) return;
           await backend.shutdown(step.vm, { deadlineMs: releaseDeadline(ctx, step.vm) });
         });
         await backend.start(step.vm, { withGpu: attachRequest(ctx, step.vm) });
@@ -166,6 +193,7 @@ export async function runStep(step: PlannedStep, ctx: StepContext, undo: Pick<Un
       if (status.state !== 'running') {
         throw new StepRefused(`${step.vm} is ${status.state}, and hot-plug needs it running; start it, or configure acquire: start`);
       }
+      peerSlotsOrRefuse(ctx, step.vm);
       undo.push(`hot-unplug ${gpu.name} from ${step.vm}`, async () => {
         const held = await backend.passthroughDevices(step.vm);
         if (!gpu.functions.some((f) => held.includes(f))) return; // the hot-plug never happened

@@ -95,15 +95,12 @@ export async function withVgaLock<T>(address: PciAddress, work: () => Promise<T>
   const deadlineMs = opts.deadlineMs ?? 5_000;
   const started = Date.now();
   const others = vgaDevices().filter((d) => d !== address);
-  try {
-    const answer = await holders.lock({ path, target: address, others, deadline: started + deadlineMs });
+  return holders.hold({ path, target: address, others, deadline: started + deadlineMs }, async (answer) => {
     if ('busy' in answer || 'noAnswer' in answer) {
       throw new VgaArbiterError(`the legacy VGA ranges stayed locked by another device for ${deadlineMs} ms${'busy' in answer ? ` (${answer.busy})` : ''}; ${address} was not handed over`);
     }
     if ('error' in answer) throw new VgaArbiterError(`cannot lock the legacy VGA ranges for ${address}: ${answer.error}`);
     const held = parseArbiterState(answer.held) ?? before;
     return { value: await work(), arbiter: { kind: 'held', state: held, waitedMs: Date.now() - started } };
-  } finally {
-    await holders.unlock(address);
-  }
+  });
 }

@@ -85,6 +85,8 @@ class Holder {
       for (const w of this.waiting.splice(0)) w(null);
     });
     child.on('error', () => undefined);
+    // A write to a child that just died fails with EPIPE; its exit ends every wait.
+    child.stdin.on('error', () => undefined);
     // Like the kernel lanes: a held child never keeps the helper or a CLI run alive, and it exits
     // when its stdin closes, which is when the helper exits.
     child.unref();
@@ -121,6 +123,8 @@ class Holder {
 /** The VGA lock holders of one helper (or one CLI run), one per GPU, started on first use. */
 export class VgaLockHolders {
   private readonly holders = new Map<PciAddress, Holder>();
+  /** Per GPU, when the last hold() asked for ends: the next one waits for it (the child's file holds one lock). */
+  private readonly turns = new Map<PciAddress, Promise<void>>();
 
   private holderFor(gpu: PciAddress): Holder {
     const known = this.holders.get(gpu);
@@ -151,6 +155,31 @@ export class VgaLockHolders {
     if (!holder) return;
     const line = await holder.ask({ op: 'unlock' }, UNLOCK_DEADLINE_MS);
     if (line === null) this.forget(gpu, holder);
+  }
+
+  /**
+   * Locks, runs `work` with the answer, and always lets go. One at a time per GPU (the engine runs
+   * one handoff per GPU already; this keeps it so): a second waits for the first, up to its deadline.
+   */
+  async hold<T>(req: LockRequest, work: (answer: LockAnswer) => Promise<T>): Promise<T> {
+    const previous = this.turns.get(req.target) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = Promise.all([previous, new Promise<void>((resolve) => (done = resolve))]).then(() => undefined);
+    this.turns.set(req.target, mine);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, req.deadline - Date.now()))));
+      if ((await Promise.race([previous, late])) === 'late') return await work({ busy: `another handoff of ${req.target} held the lock past the deadline` });
+      try {
+        return await work(await this.lock(req));
+      } finally {
+        await this.unlock(req.target);
+      }
+    } finally {
+      clearTimeout(timer);
+      done();
+      if (this.turns.get(req.target) === mine) this.turns.delete(req.target);
+    }
   }
 
   /** The holder's process id, for tests and diagnostics; null when none runs for the GPU. */

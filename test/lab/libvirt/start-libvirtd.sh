@@ -35,7 +35,9 @@ id libvirt-qemu >/dev/null 2>&1 || useradd --system --gid kvm --groups libvirt-q
 # Debian's udev rule gives /dev/kvm to group kvm, mode 0660. Without udev (containers, CI) the node
 # stays root-only: libvirt then probes QEMU as root with KVM, finds /dev/kvm unusable by libvirt-qemu,
 # throws the probe away and probes again on every request (a define took 36 s instead of 30 ms).
-if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" = root ]; then chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; fi
+if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" = root ]; then
+  chgrp kvm /dev/kvm && chmod g+rw /dev/kvm || echo "start-libvirtd.sh: cannot give /dev/kvm to group kvm; every libvirt request will re-probe QEMU" >&2
+fi
 mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt "$STATE_DIR"
 
 answers() { timeout 10 virsh -c "$URI" -q uri >/dev/null 2>&1; }

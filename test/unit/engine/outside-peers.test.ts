@@ -28,6 +28,12 @@ describe('movable peers outside the GPU\'s group', () => {
 
     expect(outsidePeers(gpu, { movablePeers: [a('0000:09:00.0')] }, inventory.functions).refusals).toEqual(['movablePeers names 0000:09:00.0, which is not on the PCI bus']);
     expect(outsidePeers(gpu, { movablePeers: [a('0000:00:04.0')] }, inventory.functions).refusals[0]).toMatch(/0000:00:04\.0, a PCI bridge/);
+    // A function other than 0 alone cannot open a guest slot.
+    const noZero = inventory.functions.map((f) => (f.address === NIC ? { ...f, address: a('0000:03:00.3') } : f));
+    expect(outsidePeers(gpu, { movablePeers: [a('0000:03:00.3')] }, noZero)).toEqual({
+      peers: [],
+      refusals: ['movablePeers names 0000:03:00.3 without 0000:03:00.0: a device moves into a guest slot with its function 0, so name 0000:03:00.0 too (it must go to vfio-pci with it)'],
+    });
     // The SMBus controller shares group 0 with the host bridge and is bound on the host... put a host-bound device in the peer's group:
     const crowded = inventory.functions.map((f) => (f.address === '0000:00:1f.3' ? { ...f, iommuGroup: 10, driver: 'i801_smbus' } : f));
     expect(outsidePeers(gpu, { movablePeers: [NIC] }, crowded)).toEqual({
@@ -45,6 +51,15 @@ describe('movable peers outside the GPU\'s group', () => {
     { vm: 'linux-dev', peerSlots: undefined, how: 'a free slot libvirt picks' },
     { vm: 'win11', peerSlots: [{ bus: 'rp2', addr: 0 }], how: 'the slot its peerSlots names' },
   ] as const;
+  it('does not start a VM with acquire: start when QEMU would have no slot for the peer', async () => {
+    const config = withPeer(createSimulatedWorkstation({ speed: 0 }).config, [NIC]);
+    const h = makeHarness({ vms: { win11: { state: 'shut-off' } } }, 5_000, undefined, { ...config, vms: config.vms.map((v) => (v.name === 'win11' ? { ...v, acquire: 'start' as const } : v)) });
+    const r = await h.service.switchGpu({ gpu: 'gpu-a', target: 'win11', requestedBy: 'cli' });
+    expect(r.outcome).toBe('rolled-back');
+    expect((await h.sim.backendFor('win11').state('win11')).state).toBe('shut-off');
+    expect(await driverOf(h, NIC)).toBe('e1000e');
+  });
+
   for (const { vm, peerSlots, how } of cases) {
     it(`moves the peer into ${vm} with the GPU, in ${how}, and back to its driver on the way home`, async () => {
       const base = createSimulatedWorkstation({ speed: 0 }).config;
@@ -61,11 +76,13 @@ describe('movable peers outside the GPU\'s group', () => {
     });
   }
 
-  it('rolls the whole move back, peer included, when QEMU has no slot for the peer', async () => {
+  it('refuses the attach before plugging anything when QEMU has no slot for the peer, and rolls the move back', async () => {
     const h = makeHarness({}, 5_000, undefined, withPeer(createSimulatedWorkstation({ speed: 0 }).config, [NIC]));
     const r = await h.service.switchGpu({ gpu: 'gpu-a', target: 'win11', requestedBy: 'cli' });
     expect(r.outcome).toBe('rolled-back');
-    expect(r.error).toContain("0000:03:00.0 needs a guest slot of its own, and QEMU cannot pick one: add a root port id to peerSlots in win11's config");
+    expect(r.error).toContain("win11 runs on QEMU, which cannot pick a guest slot: 0000:03:00.0 (moving with gpu-a) needs a peerSlots entry with a root port bus in win11's config");
+    // Nothing was plugged, so nothing had to be unplugged.
+    expect(h.trace.calls.map((c) => c.name).filter((n) => /^(attachGpu|detachGpu) win11/.test(n))).toEqual([]);
     expect(await h.sim.backendFor('win11').passthroughDevices('win11')).toEqual([]);
     expect(await driverOf(h, NIC)).toBe('e1000e');
     expect(await driverOf(h, '0000:01:00.0' as PciAddress)).toBe('bochs-drm');

@@ -30,6 +30,8 @@ function alive(pid: number): boolean {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
   return !alive(pid);
@@ -75,6 +77,29 @@ describe('VGA lock holders', () => {
     expect(await gone(stuckPid)).toBe(true);
     expect(await h.lock({ path: '/dev/null', target: GPU_A, others: [], deadline: Date.now() + 5_000 })).toMatchObject({ held: '' });
     expect(h.pidOf(GPU_A)).not.toBe(stuckPid);
+  }, 20_000);
+
+  it('holds one lock per GPU at a time: a second hold waits for the first, or says busy at its deadline', async () => {
+    const h = holders();
+    const order: string[] = [];
+    const deadline = () => Date.now() + 5_000;
+    const first = h.hold({ path: '/dev/null', target: GPU_A, others: [], deadline: deadline() }, async (answer) => {
+      order.push(`first in (${'held' in answer})`);
+      await sleep(300);
+      order.push('first out');
+    });
+    const second = h.hold({ path: '/dev/null', target: GPU_A, others: [], deadline: deadline() }, async (answer) => {
+      order.push(`second in (${'held' in answer})`);
+    });
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first in (true)', 'first out', 'second in (true)']);
+
+    const long = h.hold({ path: '/dev/null', target: GPU_A, others: [], deadline: deadline() }, () => sleep(1_000));
+    const impatient = await h.hold({ path: '/dev/null', target: GPU_A, others: [], deadline: Date.now() + 200 }, async (answer) => answer);
+    expect(impatient).toEqual({ busy: `another handoff of ${GPU_A} held the lock past the deadline` });
+    await long;
+    // Another GPU never waits for this one.
+    expect(await h.hold({ path: '/dev/null', target: GPU_B, others: [], deadline: deadline() }, async (answer) => 'held' in answer)).toBe(true);
   }, 20_000);
 
   it('ends the children when closed', async () => {
