@@ -6,12 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { HelperConnection } from '../../../app/main/helper-connection.js';
 import { connectSession } from '../../../app/main/helper-session.js';
 import { NotificationController } from '../../../app/main/notification-controller.js';
 import { realTimers, type NotificationContent } from '../../../app/main/ports.js';
 import { simulatedConfigYaml } from '../../../app/helper/simulate/config.js';
+import { describeOrSkip } from '../../support/skip.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
 const built = existsSync(join(root, 'dist/app/cli/bin.js'));
@@ -42,7 +43,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!built)('against a real `baton helper --simulate`', () => {
+describeOrSkip(built ? null : 'dist/ is not built (npm run build; npm test builds first)', 'against a real `baton helper --simulate`', () => {
   it('desk and shortcuts arrive, a switch is announced started and done, and the connection survives a helper restart', async () => {
     writeFileSync(config, simulatedConfigYaml({ stateDir: dir }));
     let helper = startHelper();

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { REPO } from '../../support/desk-stack.js';
+import { describeOrSkip } from '../../support/skip.js';
 
 const built = existsSync(join(REPO, 'dist', 'app', 'cli', 'bin.js'));
 if (!built) console.log('npm start test SKIPPED: dist/ is not built (npm run build)');
@@ -24,7 +25,7 @@ function get(url: URL, headers: Record<string, string>): Promise<{ status: numbe
   });
 }
 
-describe.skipIf(!built)('npm start without Electron', () => {
+describeOrSkip(built ? null : 'dist/ is not built (npm run build; npm test builds first)', 'npm start without Electron', () => {
   it('prints the URL of a working desk, says why not the tray, and stops both on Ctrl-C', async () => {
     const env = { ...process.env, BROWSER: 'true' } as NodeJS.ProcessEnv; // xdg-open runs `true PAGE`: no browser here
     delete env.DISPLAY;
