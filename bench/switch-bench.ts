@@ -26,24 +26,33 @@ function report(name: string, samples: number[]): void {
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
 const sim = createSimulatedWorkstation({ speed: 0, stateDir: dir, vms: { 'vm-xen': { state: 'shut-off' } } });
+const history = HistoryStore.open(join(dir, 'history.jsonl'));
 const service = new HelperService({
   config: sim.config, host: sim.host, backendFor: sim.backendFor,
   journals: new JournalBook(join(dir, 'journal'), sim.config.gpus.map((g) => g.name)),
   log: () => {},
   owners: new RegistryOwnerBook(new OwnershipStore(join(dir, 'ownership.json'))),
-  history: HistoryStore.open(join(dir, 'history.jsonl')),
+  history,
 });
 await service.reconcile();
 
 const targets = ['win11', 'linux-dev', 'host', 'park'];
 const switches: number[] = [];
+const ownPerSwitch: number[] = [];
+const ownPerStep: number[] = [];
 for (let i = 0; i < count; i++) {
   const t0 = performance.now();
   const r = await service.switchGpu({ gpu: 'gpu-a', target: targets[i % targets.length]!, requestedBy: 'cli' });
   switches.push(performance.now() - t0);
   if (r.outcome !== 'succeeded') throw new Error(`switch ${i} ended ${r.outcome}: ${r.error}`);
+  // The engine's own record of the same (ownMs: wall time less the waits on the ports).
+  const entry = history.get(r.switchId);
+  if (entry?.ownMs !== undefined) ownPerSwitch.push(entry.ownMs);
+  for (const step of entry?.steps ?? []) if (step.ownMs !== undefined) ownPerStep.push(step.ownMs);
 }
 report('switch overhead (engine + journal + history + registry, zero-latency ports)', switches);
+report('own time per switch as the history records it (ownMs)', ownPerSwitch);
+report('own time per step as the history records it (step ownMs)', ownPerStep);
 
 const root = extractSysfsFixture('workstation');
 const inventories: number[] = [];
