@@ -28,7 +28,7 @@ set -f
 set -- $(tiny_l2_argv "$QMP" "$SERIAL" 128)
 unset IFS
 set +f
-timeout -k 5 900 "$@" > "$OUT/l2-qemu.log" 2>&1 &
+timeout -k 5 1100 "$@" > "$OUT/l2-qemu.log" 2>&1 &
 L2=$!
 fact "l2Pid $L2"
 ready=$(wait_until 600 l2_ready "$SERIAL") || { log "L2 did not boot"; tail -20 "$SERIAL"; exit 1; }
