@@ -92,9 +92,10 @@ export class SimulatedHost implements HostPort {
   async release(address: PciAddress, policy: HandoffPolicy): Promise<void> {
     const gpu = this.findGpu(address);
     const fault = await this.enter('release', gpu);
+    // The movable peers still on the bus: group peers and devices outside the group alike.
     const own = new Set(gpu.functions.map((f) => f.address));
     const onBus = new Set(this.ws.inventory().functions.map((f) => f.address));
-    const peers = [...new Set([...gpu.groupPeers.map((p) => p.address), ...policy.movablePeers.filter((a) => !own.has(a) && onBus.has(a))])].filter((a) => policy.movablePeers.includes(a));
+    const peers = policy.movablePeers.filter((a) => !own.has(a) && onBus.has(a));
     const functions = [...gpu.functions.map((f) => f.address), ...peers].sort();
     const onVfio = functions.filter((a) => this.ws.driverOf(a) === VFIO);
     if (onVfio.length && gpu.iommuGroup !== null) {
