@@ -1,7 +1,8 @@
 // The read-only inventory of a workstation: what the kernel shows under a sysfs root.
 import { resolve } from 'node:path';
-import { classifyHost } from '../domain/inventory/classify.js';
+import { classifyHost, isDisplayClass } from '../domain/inventory/classify.js';
 import type { HostSnapshot, Inventory } from '../domain/inventory/model.js';
+import { slotOf, type PciAddress } from '../domain/pci-address.js';
 import { loadPciIds, type PciIds } from './pci-ids.js';
 import { readConnectors } from './sysfs/drm-reader.js';
 import { readIommuGroups } from './sysfs/iommu-reader.js';
@@ -16,6 +17,13 @@ export interface InventoryOptions {
   pciIds?: PciIds | null;
   /** The helper's guard: lock-taking attributes of a GPU whose kernel lane is busy are not read. */
   deviceLocks?: DeviceLockGuard;
+  /**
+   * Read only what decides about some devices: the given functions (or every display function, for
+   * 'gpus'), the other functions in their slots and the members of their IOMMU groups. A switch
+   * needs one GPU, not the whole bus: under emulation a full read costs a second per claim.
+   * Default: every function.
+   */
+  scope?: readonly PciAddress[] | 'gpus';
 }
 
 export function readHostSnapshot(opts: InventoryOptions = {}): HostSnapshot {
@@ -24,8 +32,10 @@ export function readHostSnapshot(opts: InventoryOptions = {}): HostSnapshot {
   const problems: string[] = [];
   const groups = readIommuGroups(sysfs, problems);
   const groupCount = groups.size; // before the cross-check fills in groups that devices claim
-  const functions = listPciAddresses(sysfs, problems).map((a) => readPciFunction(sysfs, a, ids, opts.deviceLocks));
-  crossCheckGroups(functions, groups, problems);
+  const onBus = listPciAddresses(sysfs, problems);
+  const wanted = opts.scope === undefined ? onBus : inScope(sysfs, onBus, groups, opts.scope);
+  const functions = wanted.map((a) => readPciFunction(sysfs, a, ids, opts.deviceLocks));
+  crossCheckGroups(functions, groups, new Set(onBus), problems);
   return {
     functions,
     groups,
@@ -39,8 +49,23 @@ export function readInventory(opts: InventoryOptions = {}): Inventory {
   return classifyHost(readHostSnapshot(opts));
 }
 
+/** The functions on the bus that share a slot or an IOMMU group with a seed (the seeds among them). */
+function inScope(sysfs: Sysfs, onBus: readonly PciAddress[], groups: HostSnapshot['groups'], scope: readonly PciAddress[] | 'gpus'): PciAddress[] {
+  const seeds = scope === 'gpus' ? onBus.filter((a) => isDisplayClass(sysfs.text(`bus/pci/devices/${a}/class`)?.toLowerCase() ?? null)) : scope;
+  const groupOf = new Map<PciAddress, number>();
+  for (const [group, members] of groups) for (const m of members) groupOf.set(m, group);
+  const slots = new Set(seeds.map(slotOf));
+  const seedGroups = new Set<number>();
+  for (const seed of seeds) {
+    // The device's own link counts too: a tree whose group listing misses it is still read right.
+    const linked = Number(sysfs.linkName(`bus/pci/devices/${seed}/iommu_group`));
+    for (const g of [groupOf.get(seed), Number.isInteger(linked) ? linked : undefined]) if (g !== undefined) seedGroups.add(g);
+  }
+  return onBus.filter((a) => slots.has(slotOf(a)) || seedGroups.has(groupOf.get(a) ?? -1));
+}
+
 /** A device's iommu_group link and the group's member list must agree; say so where they do not. */
-function crossCheckGroups(functions: HostSnapshot['functions'], groups: HostSnapshot['groups'], problems: string[]): void {
+function crossCheckGroups(functions: HostSnapshot['functions'], groups: HostSnapshot['groups'], onBus: ReadonlySet<PciAddress>, problems: string[]): void {
   for (const f of functions) {
     if (f.iommuGroup === null) continue;
     const members = groups.get(f.iommuGroup);
@@ -53,8 +78,7 @@ function crossCheckGroups(functions: HostSnapshot['functions'], groups: HostSnap
       members.push(f.address);
     }
   }
-  const known = new Set(functions.map((f) => f.address));
   for (const [group, members] of groups) {
-    for (const m of members) if (!known.has(m)) problems.push(`IOMMU group ${group} lists ${m}, which is not on the PCI bus`);
+    for (const m of members) if (!onBus.has(m)) problems.push(`IOMMU group ${group} lists ${m}, which is not on the PCI bus`);
   }
 }

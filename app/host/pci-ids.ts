@@ -1,5 +1,5 @@
 // Human names for PCI ids from the pci.ids database (Debian package pci.ids), when installed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 export const PCI_IDS_PATHS = ['/usr/share/misc/pci.ids', '/usr/share/hwdata/pci.ids'];
 
@@ -33,11 +33,20 @@ export class PciIds {
   }
 }
 
+/** Parsed once per process and file version: the database is 1.3 MB, and the helper reads the inventory often. */
+const parsed = new Map<string, { version: string; ids: PciIds }>();
+
 /** Loads the first pci.ids found; null (names left out) when none is installed. */
 export function loadPciIds(paths: string[] = PCI_IDS_PATHS): PciIds | null {
   for (const path of paths) {
     try {
-      return new PciIds(readFileSync(path, 'utf8'));
+      const st = statSync(path);
+      const version = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      const known = parsed.get(path);
+      if (known?.version === version) return known.ids;
+      const ids = new PciIds(readFileSync(path, 'utf8'));
+      parsed.set(path, { version, ids });
+      return ids;
     } catch {
       // try the next location
     }

@@ -11,7 +11,11 @@ export type ResetMethodName = 'auto' | 'flr' | 'pm' | 'bus' | 'device_specific' 
 export interface HostPort {
   /** The driver a GPU sits on while no host driver has it: vfio-pci on KVM hosts, pciback in a Xen dom0. */
   readonly stubDriver: string;
-  inventory(): Promise<Inventory>;
+  /**
+   * What the machine shows. 'gpus': only what decides about the GPUs (display functions, their
+   * slots and IOMMU groups), without names, for a switch that must find one GPU fast.
+   */
+  inventory(scope?: 'gpus'): Promise<Inventory>;
   /** The driver bound to each function right now (null: none). */
   drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>>;
   /** Every function of the GPU (and the movable peers) to the stub driver; undone on failure. */

@@ -33,8 +33,8 @@ export class RealHost implements HostPort {
     this.ctx.writer.abandon(gpu);
   }
 
-  async inventory(): Promise<Inventory> {
-    return readInventory({ sysfsRoot: this.ctx.sysfs.root, deviceLocks: this.ctx.deviceLocks });
+  async inventory(scope?: 'gpus'): Promise<Inventory> {
+    return readInventory({ sysfsRoot: this.ctx.sysfs.root, deviceLocks: this.ctx.deviceLocks, ...(scope ? { scope, pciIds: null } : {}) });
   }
 
   async drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>> {

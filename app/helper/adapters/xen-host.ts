@@ -37,7 +37,7 @@ export class XenHost extends RealHost implements HostPort {
   }
 
   private async functionsOf(gpu: PciAddress, policy: HandoffPolicy): Promise<PciAddress[]> {
-    const inventory = await this.inventory();
+    const inventory = await this.inventory('gpus');
     const found = inventory.gpus.find((g) => g.functions.some((f) => f.address === gpu));
     if (!found) throw new HandoffRefused(gpu, [`no GPU at ${gpu}`]);
     if (found.bootVga && !policy.allowBootVga) throw new HandoffRefused(gpu, [`${gpu} is the host's boot VGA with the console on it; set allowBootVga for it in the config to hand it over`]);

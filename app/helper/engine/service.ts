@@ -205,7 +205,7 @@ export class HelperService implements BatonService {
   /** The configured GPU as the machine shows it now: its address and every function that moves. */
   async resolveGpu(name: string): Promise<ResolvedGpu> {
     const config = this.gpuConfig(name);
-    const inventory = await this.deps.host.inventory();
+    const inventory = await this.deps.host.inventory('gpus');
     const found: Gpu | undefined = inventory.gpus.find((g) => configuredGpu([config], g) === config);
     if (!found) {
       // A card that may be this one but could not be checked (its serial unreadable) says so.

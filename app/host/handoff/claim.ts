@@ -40,12 +40,15 @@ export async function underVgaLock(ctx: HandoffContext, gpu: Gpu, work: () => Pr
 
 /** Finds the GPU an address names: its display function, or any of its companions. */
 export function findGpu(ctx: HandoffContext, address: PciAddress): Gpu {
-  return locateGpu(ctx, address).gpu;
+  return locateGpu(ctx, address, []).gpu;
 }
 
-/** The GPU with the inventory it was read from, so a caller needs one sysfs walk, not two. */
-function locateGpu(ctx: HandoffContext, address: PciAddress): { gpu: Gpu; inventory: Inventory } {
-  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null, deviceLocks: ctx.deviceLocks });
+/**
+ * The GPU with what decides about it read from sysfs (its slot, its IOMMU group, and the given
+ * peers with theirs), so a caller needs one sysfs walk, and not of the whole bus.
+ */
+function locateGpu(ctx: HandoffContext, address: PciAddress, peers: readonly PciAddress[]): { gpu: Gpu; inventory: Inventory } {
+  const inventory = readInventory({ sysfsRoot: ctx.sysfs.root, pciIds: null, deviceLocks: ctx.deviceLocks, scope: [address, ...peers] });
   const gpu = inventory.gpus.find((g) => g.functions.some((f) => f.address === address));
   if (gpu) return { gpu, inventory };
   const fn = inventory.functions.find((f) => f.address === address);
@@ -54,7 +57,7 @@ function locateGpu(ctx: HandoffContext, address: PciAddress): { gpu: Gpu; invent
 
 export async function claimGpu(ctx: HandoffContext, address: PciAddress, policy: HandoffPolicy): Promise<ClaimResult> {
   const started = Date.now();
-  const { gpu, inventory } = locateGpu(ctx, address);
+  const { gpu, inventory } = locateGpu(ctx, address, policy.movablePeers);
   const plan = planClaim(gpu, inventory.vfio.vfioPciLoaded, inventory.vfio.vfioPciLoadable, policy, inventory.functions);
   if (plan.refusals.length) throw new HandoffRefused(gpu.address, plan.refusals);
 

@@ -39,4 +39,16 @@ describe('pci.ids names', () => {
     expect(bare.functions.every((f) => f.deviceName === null && f.vendorName === null)).toBe(true);
     expect(bare.gpus.map((g) => g.address)).toEqual(named.gpus.map((g) => g.address));
   });
+
+  it('parses the database once per file version, and again when the file changes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-ids-'));
+    const file = join(dir, 'pci.ids');
+    writeFileSync(file, SAMPLE);
+    const first = loadPciIds([file]);
+    expect(loadPciIds([file])).toBe(first);
+    writeFileSync(file, SAMPLE.replace('NVIDIA Corporation', 'NVIDIA Corp.').replace('# comment', '# comment, longer'));
+    const changed = loadPciIds([file]);
+    expect(changed).not.toBe(first);
+    expect(changed?.vendorName('10de')).toBe('NVIDIA Corp.');
+  });
 });
