@@ -52,16 +52,17 @@ export function readInventory(opts: InventoryOptions = {}): Inventory {
 /** The functions on the bus that share a slot or an IOMMU group with a seed (the seeds among them). */
 function inScope(sysfs: Sysfs, onBus: readonly PciAddress[], groups: HostSnapshot['groups'], scope: readonly PciAddress[] | 'gpus'): PciAddress[] {
   const seeds = scope === 'gpus' ? onBus.filter((a) => isDisplayClass(sysfs.text(`bus/pci/devices/${a}/class`)?.toLowerCase() ?? null)) : scope;
-  const groupOf = new Map<PciAddress, number>();
-  for (const [group, members] of groups) for (const m of members) groupOf.set(m, group);
+  const listedIn = new Map<PciAddress, number>();
+  for (const [group, members] of groups) for (const m of members) listedIn.set(m, group);
+  // A device's own iommu_group link counts as much as the group's listing (the full read's
+  // cross-check joins the two), so a tree where they disagree is scoped as it is read in full.
+  const groupsOf = (a: PciAddress): number[] => {
+    const linked = Number(sysfs.linkName(`bus/pci/devices/${a}/iommu_group`));
+    return [listedIn.get(a), Number.isInteger(linked) ? linked : undefined].filter((g): g is number => g !== undefined);
+  };
   const slots = new Set(seeds.map(slotOf));
-  const seedGroups = new Set<number>();
-  for (const seed of seeds) {
-    // The device's own link counts too: a tree whose group listing misses it is still read right.
-    const linked = Number(sysfs.linkName(`bus/pci/devices/${seed}/iommu_group`));
-    for (const g of [groupOf.get(seed), Number.isInteger(linked) ? linked : undefined]) if (g !== undefined) seedGroups.add(g);
-  }
-  return onBus.filter((a) => slots.has(slotOf(a)) || seedGroups.has(groupOf.get(a) ?? -1));
+  const seedGroups = new Set(seeds.flatMap(groupsOf));
+  return onBus.filter((a) => slots.has(slotOf(a)) || groupsOf(a).some((g) => seedGroups.has(g)));
 }
 
 /** A device's iommu_group link and the group's member list must agree; say so where they do not. */

@@ -54,4 +54,22 @@ describe('scoped inventory reads', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('a group member the group listing misses (its own link names the group) is still read as the GPU\'s peer', () => {
+    const root = mkdtempSync(join(tmpdir(), 'baton-scope-'));
+    try {
+      cpSync(extractSysfsFixture('dense'), root, { recursive: true, verbatimSymlinks: true });
+      const before = readInventory({ sysfsRoot: root, pciIds: null });
+      const gpu = before.gpus.find((g) => g.groupPeers.length + g.bridges.length > 0);
+      expect(gpu, 'the dense tree has a GPU sharing its group with a device outside its slot').toBeDefined();
+      const member = [...gpu!.groupPeers, ...gpu!.bridges][0]!.address;
+      unlinkSync(join(root, 'kernel/iommu_groups', String(gpu!.iommuGroup), 'devices', member));
+      const full = readInventory({ sysfsRoot: root, pciIds: null });
+      const scoped = readInventory({ sysfsRoot: root, pciIds: null, scope: [gpu!.address] });
+      expect(scoped.gpus.find((g) => g.address === gpu!.address)).toEqual(full.gpus.find((g) => g.address === gpu!.address));
+      expect(scoped.functions.find((f) => f.address === member)).toEqual(full.functions.find((f) => f.address === member));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
