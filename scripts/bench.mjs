@@ -15,7 +15,7 @@ function run(title, cmd, argv) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+run('build', 'npm', ['run', '--silent', 'build']);
 // The lab bench (a KVM lab run of 10-15 minutes, root, QEMU) runs only when named: --only hook-vs-baton.
 const LAB_BENCHES = ['hook-vs-baton-bench.ts'];
 const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort().filter((f) => (only ? f.startsWith(only) : !LAB_BENCHES.includes(f)));

@@ -63,7 +63,7 @@ function electronDist() {
 
 const dist = electronDist();
 const build = !flag('--prepackaged');
-if (build) step('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+if (build) step('build', 'npm', ['run', '--silent', 'build']);
 if (build) step('build Electron main and preload', 'node', ['scripts/build-main.mjs']);
 if (build && !flag('--skip-renderer')) step('build the renderer', 'npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
 if (!existsSync(join(root, 'renderer', 'dist', 'index.html'))) {

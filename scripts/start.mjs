@@ -46,7 +46,7 @@ function trayBlocker(electron) {
 const build = !process.argv.includes('--no-build');
 const electron = electronBinary();
 if (build) {
-  step('building the command line and the helper (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
+  step('building the command line and the helper (tsc, bundle)', 'npm', ['run', '--silent', 'build']);
   step('building the desk (vite)', 'npm', ['run', '--silent', 'build:renderer']);
   if (electron.path && pkg.scripts?.['build:main']) step('building the tray app', 'npm', ['run', '--silent', 'build:main']);
 }

@@ -3,7 +3,7 @@
 // (cmd/NAME.{out,err,meta}). Under TCG a node start-up costs seconds; 40 claim/release runs as
 // separate processes cost the handoff suite minutes.
 //
-//   node dist/test/lab/kvm/cli-batch.js STEPS_FILE
+//   node dist/test/tools/cli-batch.js STEPS_FILE
 //
 // STEPS_FILE, one step a line:
 //   baton NAME ARG...   runs `baton ARG...` in this process; meta gets rc, ms and fds (this process's

@@ -88,7 +88,7 @@ B="$OUT/batch.steps"
   echo "sh $LIB snap after-hot-reset"
 } > "$B"
 t0=$(now_ms)
-timeout -k 5 1500 /usr/bin/node "$LAB_REPO/dist/test/lab/kvm/cli-batch.js" "$B"
+timeout -k 5 1500 /usr/bin/node "$LAB_REPO/dist/test/tools/cli-batch.js" "$B"
 fact "batchExit $?"
 fact "batchMs $(( $(now_ms) - t0 ))"
 

@@ -5,7 +5,7 @@
 // own switch (requestedBy chord) and L1 gets its keys again. Then the helper is SIGKILLed while it
 // relays (L1 gets its keyboard back) and restarted (recovery gives vm-a the keyboard again).
 //
-//   node dist/test/lab/kvm/input-helper-lab.js L2_QMP_SOCKET L2_SERIAL_LOG
+//   node dist/test/tools/input-helper-lab.js L2_QMP_SOCKET L2_SERIAL_LOG
 // Environment: OUT, GPU_A, GPU_A_AUDIO, LAB_REPO. Writes OUT/helper.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';

@@ -38,7 +38,7 @@ log "loading GPU A's host drivers for the helper phase"
 sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel -- "$GPU_A" "$GPU_A_AUDIO" || exit 1
 modprobe vfio-pci
 drivers host "$GPU_A" "$GPU_A_AUDIO"
-run helper node "$LAB_REPO/dist/test/lab/kvm/input-helper-lab.js" "$QMP" "$SERIAL"
+run helper node "$LAB_REPO/dist/test/tools/input-helper-lab.js" "$QMP" "$SERIAL"
 hrc=$?
 cat "$OUT/cmd/helper.out"
 drivers end "$GPU_A" "$GPU_A_AUDIO"

@@ -8,7 +8,7 @@
 OUT="${OUT:-$LAB_SHARE}"
 CMD_DEADLINE="${CMD_DEADLINE:-300}"
 BATON="$LAB_REPO/bin/baton"
-QMP_TOOL="$LAB_REPO/dist/test/lab/kvm/qmp-tool.js"
+QMP_TOOL="$LAB_REPO/dist/test/tools/qmp-tool.js"
 mkdir -p "$OUT/cmd" "$OUT/drivers"
 
 . "$LAB_REPO/test/lab/kvm/job-run.sh"

@@ -1,17 +1,17 @@
 // Runs inside L1 (compiled into dist/ with the project): drives the real QMP backend against a
 // nested QEMU ("L2"), and reads a VM's PCI tree over a QMP socket for the lab tests' checks.
 //
-//   node dist/test/lab/kvm/qmp-tool.js cycles SOCKET BUS CYCLES GUEST_SERIAL_LOG OUT_JSON FUNCTION...
+//   node dist/test/tools/qmp-tool.js cycles SOCKET BUS CYCLES GUEST_SERIAL_LOG OUT_JSON FUNCTION...
 //     CYCLES x (QmpBackend.attachGpu, query-pci, the guest's own view, QmpBackend.detachGpu,
 //     query-pci again), every duration measured; the JSON goes to OUT_JSON.
-//   node dist/test/lab/kvm/qmp-tool.js query-pci SOCKET...
+//   node dist/test/tools/qmp-tool.js query-pci SOCKET...
 //     per socket: the run state and the flattened query-pci tree, or off: true when no QEMU listens;
 //     one JSON object keyed by socket on stdout.
-//   node dist/test/lab/kvm/qmp-tool.js look HELPER_SOCKET FUNCTIONS SOCKET...
+//   node dist/test/tools/qmp-tool.js look HELPER_SOCKET FUNCTIONS SOCKET...
 //     the machine's state from three sides in one process (node starts slowly under TCG): the
 //     drivers of FUNCTIONS (comma-separated) in sysfs, query-pci of each VM socket, and the helper's
 //     `status` (skipped when HELPER_SOCKET is "-"); one JSON object on stdout.
-//   node dist/test/lab/kvm/qmp-tool.js exec SOCKET COMMAND [ARGUMENTS_JSON]
+//   node dist/test/tools/qmp-tool.js exec SOCKET COMMAND [ARGUMENTS_JSON]
 //     one QMP command; its return value as JSON on stdout (exit 1 with the error otherwise).
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';

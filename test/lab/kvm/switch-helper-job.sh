@@ -133,7 +133,7 @@ switch move-3-host host
 switch move-4-vm-a vm-a
 
 # --- kills -----------------------------------------------------------------------------------------
-KILLER="$LAB_REPO/dist/test/lab/kvm/switch-killer.js"
+KILLER="$LAB_REPO/dist/test/tools/switch-killer.js"
 
 # watch_journal NAME STEP SIGNAL: starts switch-killer.ts on the helper and waits until it watches.
 watch_journal() {

@@ -3,7 +3,7 @@
 // under TCG (each grep costs a fork and exec) to catch a hot-plug that takes a few hundred ms; this
 // watches the journal's folder (inotify) and also reads the file every few ms.
 //
-//   node dist/test/lab/kvm/switch-killer.js JOURNAL STEP PID READY_FILE DEADLINE_SECONDS [SIGNAL]
+//   node dist/test/tools/switch-killer.js JOURNAL STEP PID READY_FILE DEADLINE_SECONDS [SIGNAL]
 //
 // Writes READY_FILE once watching (so the caller starts the switch only then), prints the journal
 // record it saw on stdout and exits 0 after the kill; exits 1 if the step never came. SIGNAL is

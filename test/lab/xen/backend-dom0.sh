@@ -45,7 +45,7 @@ if [ -n "${BATON_E2E_CONFIG:-}" ]; then
   cp /var/lib/baton/history.jsonl "$OUT/history.jsonl" 2>/dev/null
 fi
 # The backend, from the compiled project, with the unpacked tools on its PATH.
-step backend-driver 600 node "$REPO/dist/test/lab/xen/backend-driver.js" "$vga" "${vga%.0}.1"
+step backend-driver 600 node "$REPO/dist/test/tools/backend-driver.js" "$vga" "${vga%.0}.1"
 cp "$OUT/backend-driver.err" "$OUT/backend-driver.log" 2>/dev/null
 for vm in vm-a vm-b; do cp "/var/log/xen/console/guest-$vm.log" "$OUT/guest-$vm.log" 2>/dev/null; done
 mark scenario-end

@@ -78,7 +78,7 @@ describe('Xen backend in the Xen lab', () => {
     if (skipReason) return;
     const build = buildProject();
     if (build) { skipReason = build; return; }
-    if (!existsSync(join(REPO_ROOT, 'dist/test/lab/xen/backend-driver.js'))) { skipReason = 'dist/test/lab/xen/backend-driver.js was not built'; return; }
+    if (!existsSync(join(REPO_ROOT, 'dist/test/tools/backend-driver.js'))) { skipReason = 'dist/test/tools/backend-driver.js was not built (npm run build)'; return; }
     let inputs: XenLabInputs;
     try {
       inputs = prepareXenLab();

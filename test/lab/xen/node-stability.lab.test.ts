@@ -31,7 +31,7 @@ describe('node in dom0 of the Xen lab', () => {
     if (skipReason) return;
     const build = buildProject();
     if (build) { skipReason = build; return; }
-    if (!existsSync(join(REPO_ROOT, 'dist/test/lab/xen/node-stress.js'))) { skipReason = 'dist/test/lab/xen/node-stress.js was not built'; return; }
+    if (!existsSync(join(REPO_ROOT, 'dist/test/tools/node-stress.js'))) { skipReason = 'dist/test/tools/node-stress.js was not built (npm run build)'; return; }
     let inputs: XenLabInputs;
     try {
       inputs = prepareXenLab();

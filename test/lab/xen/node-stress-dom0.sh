@@ -13,7 +13,7 @@ if [ "${STRESS_GUESTS:-0}" = 1 ]; then
   guests_up
 fi
 
-STRESS="$REPO/dist/test/lab/xen/node-stress.js"
+STRESS="$REPO/dist/test/tools/node-stress.js"
 COUNT=${STRESS_COUNT:-500}
 LIMIT=${STRESS_LIMIT:-300}
 for v in ${STRESS_VARIANTS:-plain}; do
