@@ -72,9 +72,9 @@ function blockedSuites(title, why) {
 
 /**
  * The nested-guest suites need a tiny kernel that takes ~10 min to build on a cold cache. Built in
- * the background, niced, while the suites that do not need it run first (test/lab/lib/lab-order.ts)
- * on the core a one-vCPU L1 leaves idle; the suites that need it wait for this build (a lock in the
- * cache). A no-op when cached.
+ * the background, niced, from the start of the run (the steps before the labs), and the suites that
+ * need it run last (test/lab/lib/lab-order.ts); they wait for this build (a lock in the cache). A
+ * no-op when cached.
  */
 function startTinyKernelBuild() {
   const program = '.cache/lab/js/test/lab/lib/tiny-kernel-prebuild.js';
@@ -91,6 +91,9 @@ function startTinyKernelBuild() {
 step('build (tsc, then the bundles: scripts/bundle.mjs)', 'npm', ['run', '--silent', 'build']);
 // The lab suites build only when run on their own (test/lab/lib/build.ts): here it is done.
 process.env.BATON_BUILD_DONE = '1';
+// The tiny kernel builds beside the typecheck, lint, unit, browser and package steps (niced), so on
+// a cold lab cache it is ready before the first suite that needs it, instead of holding up the labs.
+if (labBlocker() === null) startTinyKernelBuild();
 if (!labOnly) {
   step('renderer typecheck', 'npx', ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
   step('Electron main typecheck (against electron.d.ts, skipLibCheck off)', 'npx', ['tsc', '-p', 'app/main/tsconfig.json', '--noEmit']);
@@ -112,6 +115,5 @@ if (blocker) {
   blockedSuites('lab suites', `${blocker}. The real-kernel paths were not exercised.`);
   finish(ci || labOnly ? 1 : 0);
 }
-startTinyKernelBuild();
 vitestStep('lab suites (real kernels under QEMU)', 'lab');
 finish(ci && blocked.length ? 1 : 0);

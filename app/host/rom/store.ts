@@ -1,8 +1,9 @@
 // The VBIOS store: <vendor>-<device>-<sha256 first 12>.rom plus a .json sidecar, written atomically.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseRom } from '../../domain/vbios/parse.js';
+import { readStateFile } from '../trust/files.js';
 import { RomError } from './errors.js';
 import { writeAtomic } from './files.js';
 import { hex4Of, imagesSummary, romMetadataSchema, type RomMetadata } from './metadata.js';
@@ -28,6 +29,20 @@ const NAME = /^([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\.json$/;
 
 export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * A stored file as the helper may trust it (no link, a regular file only root, or the user running
+ * the command, can write: readStateFile), or undefined. The ROM's path goes to the hypervisor, so a
+ * link planted in the store is not a stored ROM.
+ */
+function readTrusted(path: string): Buffer | undefined {
+  try {
+    return readStateFile(path);
+  } catch {
+    return undefined;
+  }
+}
+const isPlainFile = (path: string): boolean => lstatSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+
 export class RomStore {
   readonly dir: string;
   constructor(dir = DEFAULT_STORE_DIR) {
@@ -46,8 +61,8 @@ export class RomStore {
     const base = this.fileBase(origin.vendor, origin.device, sha256);
     const romPath = join(this.dir, `${base}.rom`);
     const metaPath = join(this.dir, `${base}.json`);
-    const existing = existsSync(romPath) ? this.readMeta(metaPath) : undefined;
-    if (existing && existsSync(romPath) && sha256Of(readFileSync(romPath)) === sha256) {
+    const existing = isPlainFile(romPath) ? this.readMeta(metaPath) : undefined;
+    if (existing && sha256Of(readTrusted(romPath) ?? new Uint8Array()) === sha256) {
       return { romPath, metaPath, metadata: existing, duplicate: true };
     }
     this.ensureDir();
@@ -78,7 +93,7 @@ export class RomStore {
       const metaPath = join(this.dir, name);
       const romPath = metaPath.replace(/\.json$/, '.rom');
       const metadata = this.readMeta(metaPath);
-      if (metadata && existsSync(romPath)) out.push({ romPath, metaPath, metadata });
+      if (metadata && isPlainFile(romPath)) out.push({ romPath, metaPath, metadata });
     }
     return out;
   }
@@ -89,8 +104,10 @@ export class RomStore {
   }
 
   private readMeta(path: string): RomMetadata | undefined {
+    const bytes = readTrusted(path);
+    if (!bytes) return undefined;
     try {
-      const parsed = romMetadataSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+      const parsed = romMetadataSchema.safeParse(JSON.parse(bytes.toString('utf8')));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;

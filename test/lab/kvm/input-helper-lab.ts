@@ -8,11 +8,12 @@
 //   node dist/test/tools/input-helper-lab.js L2_QMP_SOCKET L2_SERIAL_LOG
 // Environment: OUT, GPU_A, GPU_A_AUDIO, LAB_REPO. Writes OUT/helper.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectHelper } from '../../../app/protocol/helper-client.js';
 import { KEY_CODES } from '../../../app/domain/input/codes.js';
 import { decodeEvents, INPUT_EVENT_SIZE } from '../../../app/domain/input/event.js';
+import { inputDeviceNames } from './input-sysfs.js';
 
 const OUT = process.env.OUT ?? process.env.LAB_SHARE ?? '.';
 const [l2Qmp, l2Serial] = process.argv.slice(2) as [string, string];
@@ -76,7 +77,7 @@ const CHORD_PRESS: Step[] = [[['ctrl', true], ['ctrl_r', true]], [['ctrl_r', fal
 const l2Lines = (prefix: string) => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split('\n').filter((l) => l.startsWith(prefix)) : []);
 const l2Keys = (from: number) => l2Lines('l2-key ').slice(from).map((l) => { const [, , code, value] = l.split(' '); return { code: Number(code), value: Number(value) }; });
 const l2HasGpu = () => /=0x1234:0x1111/.test(l2Lines('l2-pci ').at(-1) ?? '');
-const twins = () => readdirSync('/sys/class/input').filter((n) => /^input\d+$/.test(n)).map((n) => readFileSync(`/sys/class/input/${n}/name`, 'utf8').trim()).filter((n) => n.startsWith('Baton: '));
+const twins = () => inputDeviceNames().filter((n) => n.startsWith('Baton: '));
 
 let helpers = 0;
 function startHelper(): { proc: ChildProcess; logFile: string; up: Promise<void> } {

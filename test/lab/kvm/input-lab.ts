@@ -25,6 +25,7 @@ import { grabToggleFor, inputLinuxAdd, inputLinuxDel, inputObjectId } from '../.
 import { KEY_CODES } from '../../../app/domain/input/codes.js';
 import { decodeEvents, INPUT_EVENT_SIZE } from '../../../app/domain/input/event.js';
 import { createInputRelay } from '../../../app/host/input/relay.js';
+import { inputDeviceNames } from './input-sysfs.js';
 
 const OUT = process.env.OUT ?? process.env.LAB_SHARE ?? '.';
 const [l2Qmp, l2Serial] = process.argv.slice(2) as [string, string];
@@ -56,10 +57,7 @@ function eventNodeNamed(name: string): string | undefined {
   return undefined;
 }
 
-/** Names of the input devices that exist now. */
-function inputNames(): string[] {
-  return readdirSync('/sys/class/input').filter((n) => /^input\d+$/.test(n)).map((n) => readFileSync(`/sys/class/input/${n}/name`, 'utf8').trim());
-}
+const inputNames = inputDeviceNames;
 
 /** A reader of an evdev node in its own process (`cat`), as any program of L1 would read it. */
 class NodeReader {

@@ -1,6 +1,6 @@
 // RomStore and writeAtomic on temp folders: names from ids and hash, sidecar contents, modes, dedupe, lookup.
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeAtomic } from '../../../app/host/rom/files.js';
@@ -88,6 +88,23 @@ describe('RomStore lookup', () => {
     writeFileSync(join(store.dir, '1234-1111-000000000000.json'), '{ not json');
     writeFileSync(join(store.dir, '1234-1111-111111111111.json'), readFileSync(store.list()[0]?.metaPath ?? ''));
     expect(store.list()).toHaveLength(1);
+  });
+
+  it('does not trust a linked sidecar, a linked ROM, or a sidecar others may write', () => {
+    const store = new RomStore(tempDir('store'));
+    const stdvga = store.save(loadRom('vgabios-stdvga.bin'), origin);
+    const bochs = store.save(loadRom('vgabios-bochs-display.bin'), origin);
+    const e1000 = store.save(loadRom('efi-e1000.rom'), origin);
+    const elsewhere = tempDir('elsewhere');
+    // A planted link in place of the sidecar, and one in place of the ROM (its path goes to the hypervisor).
+    renameSync(stdvga.metaPath, join(elsewhere, 'meta.json'));
+    symlinkSync(join(elsewhere, 'meta.json'), stdvga.metaPath);
+    renameSync(bochs.romPath, join(elsewhere, 'bochs.rom'));
+    symlinkSync(join(elsewhere, 'bochs.rom'), bochs.romPath);
+    chmodSync(e1000.metaPath, 0o666);
+    expect(store.list()).toEqual([]);
+    chmodSync(e1000.metaPath, 0o644);
+    expect(store.list().map((r) => r.romPath)).toEqual([e1000.romPath]);
   });
 
   it('lists nothing for a store folder that does not exist yet', () => {
