@@ -51,6 +51,17 @@ try {
   // --help loads every command module: what any command cost before commands were loaded lazily.
   report('baton --help      ', series(['bin/baton', '--help']));
   report('baton status      ', series(['bin/baton', 'status', '--socket', socket]));
+  // tsc's dist/ against the bundle bin/baton runs (scripts/bundle.mjs), alternating run by run.
+  if (existsSync('dist/bundle/baton.js')) {
+    const fromDist = [];
+    const fromBundle = [];
+    for (let i = 0; i < runs; i++) {
+      fromDist.push(measure(['dist/app/cli/bin.js', 'status', '--socket', socket]));
+      fromBundle.push(measure(['dist/bundle/baton.js', 'status', '--socket', socket]));
+    }
+    report('status, dist/     ', fromDist);
+    report('status, bundle    ', fromBundle);
+  }
   console.log(`[${runs} runs each; goal: baton status ≤ 150 ms wall on an idle machine; load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}]`);
 } finally {
   helper.kill('SIGTERM');

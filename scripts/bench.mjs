@@ -17,7 +17,7 @@ function run(title, cmd, argv) {
 
 run('build', 'npm', ['run', '--silent', 'build']);
 // The lab bench (a KVM lab run of 10-15 minutes, root, QEMU) runs only when named: --only hook-vs-baton.
-const LAB_BENCHES = ['hook-vs-baton-bench.ts'];
+const LAB_BENCHES = ['hook-vs-baton-bench.ts', 'startup-l1-bench.ts'];
 const benches = readdirSync('bench').filter((f) => f.endsWith('-bench.ts')).sort().filter((f) => (only ? f.startsWith(only) : !LAB_BENCHES.includes(f)));
 if (!only) console.log(`\n=== skipped: ${LAB_BENCHES.join(', ')} (a KVM lab run; npm run bench -- --only hook-vs-baton, under flock /tmp/baton-heavy.lock)`);
 // The older benches take one positional count; flags (--full, --switches N) are for the newer ones.
