@@ -74,7 +74,7 @@ const tap = (...keys: string[]): Step[] => keys.flatMap((k): Step[] => [[k, true
  */
 const CHORD_PRESS: Step[] = [[['ctrl', true], ['ctrl_r', true]], [['ctrl_r', false], ['ctrl', false]]];
 
-const l2Lines = (prefix: string) => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split('\n').filter((l) => l.startsWith(prefix)) : []);
+const l2Lines = (prefix: string) => (existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split(/\r?\n/).filter((l) => l.startsWith(prefix)) : []);
 const l2Keys = (from: number) => l2Lines('l2-key ').slice(from).map((l) => { const [, , code, value] = l.split(' '); return { code: Number(code), value: Number(value) }; });
 const l2HasGpu = () => /=0x1234:0x1111/.test(l2Lines('l2-pci ').at(-1) ?? '');
 const twins = () => inputDeviceNames().filter((n) => n.startsWith('Baton: '));
@@ -174,6 +174,8 @@ async function main(): Promise<Record<string, unknown>> {
   l1Mark = l1.count;
   await send(tap('z'));
   await waitFor('KEY_Z on L1 after the chord', () => l1.keys(l1Mark).some((k) => k.code === CODE('z')), 30_000).catch((err: Error) => log(err.message));
+  // The guest's own list changes when its /init next looks (seconds under nested TCG).
+  await waitFor('vm-a to lose the GPU after the chord', () => !l2HasGpu(), 120_000).catch((err: Error) => log(err.message));
   const status = await call<{ gpus: { name: string; owner: string }[] }>('status');
   r.chord = { entry: chordEntry, l1KeysAfter: l1.keys(l1Mark), l2KeysOfChord: l2Keys(l2Mark), owner: status.gpus.find((g) => g.name === 'gpu-a')?.owner, twinsAfter: twins(), guestHasGpu: l2HasGpu() };
 

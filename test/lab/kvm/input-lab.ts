@@ -107,8 +107,9 @@ const spaceQcode = 'spc';
 CODE[spaceQcode] = KEY_CODES.KEY_SPACE as number;
 const downUp = (...keys: string[]) => keys.flatMap((k) => [{ code: CODE[k]!, value: 1 }, { code: CODE[k]!, value: 0 }]);
 
+// The serial console ends its lines with CR LF: a line's last field would otherwise carry the CR.
 function l2Keys(): string[] {
-  return existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split('\n').filter((l) => l.startsWith('l2-key ')) : [];
+  return existsSync(l2Serial) ? readFileSync(l2Serial, 'utf8').split(/\r?\n/).filter((l) => l.startsWith('l2-key ')) : [];
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -150,7 +151,7 @@ async function main(): Promise<Record<string, unknown>> {
   // each: wait for the keyboard's own line, then give its reader a moment to open the node.
   await waitFor("L2's keyboard on evdev (its l2-input line)", () => /^l2-input event\d+ .*keyboard/im.test(serial()), 120_000);
   await sleep(3000);
-  log(`L2 ready: ${serial().split('\n').filter((l) => l.startsWith('l2-input')).join('; ')}`);
+  log(`L2 ready: ${serial().split(/\r?\n/).filter((l) => l.startsWith('l2-input')).join('; ')}`);
   const qmp = await QmpClient.connect({ socketPath: l2Qmp, vm: 'l2', commandTimeoutMs: 30_000 });
   const toggle = grabToggleFor(CHORD_NAMES);
   const add = inputLinuxAdd({ id: inputObjectId('kbd'), evdev: twin, ...(toggle && { grabToggle: toggle }) });
