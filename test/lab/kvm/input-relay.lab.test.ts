@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { QmpClient } from '../../../app/backends/qmp/client.js';
+import { KEY_CODES } from '../../../app/domain/input/codes.js';
 import { kvmLabUnavailable } from '../lib/availability.js';
 import { describeOrSkip } from '../../support/skip.js';
 import { buildProject } from '../lib/build.js';
@@ -50,11 +51,55 @@ const p = (keys: Key[] | undefined): Key[] => (keys ?? []).filter((k) => k.value
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A key press the typist sent: its kernel code and when input-send-event returned (this clock). */
+interface Sent { code: number; atMs: number }
+/** A key press the nested guest reported on its serial console, and when the line showed here. */
+interface Seen { code: number; atMs: number }
+const qcodeCode = (qcode: string): number | undefined => KEY_CODES[`KEY_${qcode.toUpperCase()}`] ?? (qcode === 'spc' ? KEY_CODES.KEY_SPACE : undefined);
+
+/**
+ * Key-down → the nested guest, end to end on this machine's clock: from the moment the outer QEMU
+ * has taken a press (input-send-event returned) to the moment L2's line for it ("l2-key eventN CODE
+ * 1", printed by its /init's evdev reader) appears in the serial log, which L2's QEMU writes through
+ * the 9p share to this host's disk. Polled every 5 ms. It covers L1's virtio keyboard, the relay,
+ * the uinput twin, L2's QEMU (input-linux), L2's kernel and its reader, all under (nested) TCG.
+ */
+function watchGuestKeys(serialLog: string, done: () => boolean): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  let consumed = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (existsSync(serialLog)) {
+        // Whole lines only: a line still being written is read on the next tick.
+        const text = readFileSync(serialLog, 'latin1');
+        const end = text.lastIndexOf('\n') + 1;
+        const complete = text.slice(consumed, end).split(/\r?\n/);
+        consumed = Math.max(consumed, end);
+        for (const line of complete) {
+          const m = /^l2-key event\d+ (\d+) 1$/.exec(line);
+          if (m) seen.push({ code: Number(m[1]), atMs: performance.now() });
+        }
+      }
+      if (done()) resolve(seen);
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+/** Each guest-reported press matched to the last press of that key sent before it. */
+function guestLatencies(sent: Sent[], seen: Seen[]): number[] {
+  return seen.flatMap((g) => {
+    const s = sent.filter((x) => x.code === g.code && x.atMs <= g.atMs).at(-1);
+    return s ? [g.atMs - s.atMs] : [];
+  });
+}
+
 /**
  * Sends the key events the job asks for (share/type/N.req) through the outer QEMU's QMP, one
  * input-send-event per event, and answers with N.done. Runs until `done()` says so.
  */
-async function typist(share: string, socketPath: string, done: () => boolean): Promise<number> {
+async function typist(share: string, socketPath: string, done: () => boolean, sent: Sent[] = []): Promise<number> {
   let qmp: QmpClient | undefined;
   while (!qmp && !done()) {
     try { qmp = await QmpClient.connect({ socketPath, vm: 'L1', commandTimeoutMs: 10_000 }); } catch { await sleep(200); }
@@ -69,6 +114,11 @@ async function typist(share: string, socketPath: string, done: () => boolean): P
       for (const step of JSON.parse(readFileSync(join(dir, next), 'utf8')) as ([string, boolean] | [string, boolean][])[]) {
         const events = (typeof step[0] === 'string' ? [step] : step) as [string, boolean][];
         await qmp.execute('input-send-event', { events: events.map(([key, down]) => ({ type: 'key', data: { down, key: { type: 'qcode', data: key } } })) });
+        const atMs = performance.now();
+        for (const [key, down] of events) {
+          const code = qcodeCode(key);
+          if (down && code !== undefined) sent.push({ code, atMs });
+        }
         await sleep(15);
       }
       writeFileSync(join(dir, next.replace(/req$/, 'done')), '');
@@ -99,9 +149,14 @@ describeOrSkip(unavailable, 'KVM lab: the input relay on a real kernel, into a n
       deadlineMs: 1_200_000,
     });
     mkdirSync(join(shareDirOf(NAME), 'type'), { recursive: true });
-    const typed = typist(shareDirOf(NAME), socket, () => finished);
+    const sent: Sent[] = [];
+    const typed = typist(shareDirOf(NAME), socket, () => finished, sent);
+    const guestSaw = watchGuestKeys(join(shareDirOf(NAME), 'l2-serial.log'), () => finished);
     const run = await running.finally(() => { finished = true; });
     const requests = await typed;
+    const toGuest = guestLatencies(sent, await guestSaw).sort((a, b) => a - b);
+    const at = (q: number) => toGuest[Math.min(toGuest.length - 1, Math.floor(q * toGuest.length))]?.toFixed(0);
+    process.stdout.write(`[input-relay] key-down → nested guest's evdev reader (input-send-event returned → its serial line on this host's disk, L1 and L2 under TCG): ${toGuest.length} presses, p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms\n`);
     const file = join(run.shareDir, 'results.json');
     if (!existsSync(file)) throw new Error(`no results.json\n${describeRun(run)}`);
     r = JSON.parse(readFileSync(file, 'utf8')) as Results;
