@@ -1,9 +1,9 @@
 // The VBIOS store: <vendor>-<device>-<sha256 first 12>.rom plus a .json sidecar, written atomically.
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseRom } from '../../domain/vbios/parse.js';
-import { readStateFile } from '../trust/files.js';
+import { checkStateFile, readStateFile } from '../trust/files.js';
 import { RomError } from './errors.js';
 import { writeAtomic } from './files.js';
 import { hex4Of, imagesSummary, romMetadataSchema, type RomMetadata } from './metadata.js';
@@ -31,8 +31,8 @@ export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').upda
 
 /**
  * A stored file as the helper may trust it (no link, a regular file only root, or the user running
- * the command, can write: readStateFile), or undefined. The ROM's path goes to the hypervisor, so a
- * link planted in the store is not a stored ROM.
+ * the command, can write: readStateFile), or undefined. A ROM's path goes to the hypervisor, so a
+ * ROM that is a link, or that others may write, is not a stored ROM either (isTrustedFile).
  */
 function readTrusted(path: string): Buffer | undefined {
   try {
@@ -41,7 +41,15 @@ function readTrusted(path: string): Buffer | undefined {
     return undefined;
   }
 }
-const isPlainFile = (path: string): boolean => lstatSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+/** A stored ROM the helper may hand on: the same trust as a sidecar, checked without reading it. */
+function isTrustedFile(path: string): boolean {
+  try {
+    checkStateFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class RomStore {
   readonly dir: string;
@@ -61,7 +69,7 @@ export class RomStore {
     const base = this.fileBase(origin.vendor, origin.device, sha256);
     const romPath = join(this.dir, `${base}.rom`);
     const metaPath = join(this.dir, `${base}.json`);
-    const existing = isPlainFile(romPath) ? this.readMeta(metaPath) : undefined;
+    const existing = isTrustedFile(romPath) ? this.readMeta(metaPath) : undefined;
     if (existing && sha256Of(readTrusted(romPath) ?? new Uint8Array()) === sha256) {
       return { romPath, metaPath, metadata: existing, duplicate: true };
     }
@@ -93,7 +101,7 @@ export class RomStore {
       const metaPath = join(this.dir, name);
       const romPath = metaPath.replace(/\.json$/, '.rom');
       const metadata = this.readMeta(metaPath);
-      if (metadata && isPlainFile(romPath)) out.push({ romPath, metaPath, metadata });
+      if (metadata && isTrustedFile(romPath)) out.push({ romPath, metaPath, metadata });
     }
     return out;
   }

@@ -51,8 +51,11 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, dead
 /** The evdev node of the input device with this name (sysfs), e.g. "/dev/input/event3". */
 function eventNodeNamed(name: string): string | undefined {
   for (const e of readdirSync('/sys/class/input').filter((n) => /^event\d+$/.test(n))) {
-    const file = `/sys/class/input/${e}/device/name`;
-    if (existsSync(file) && readFileSync(file, 'utf8').trim() === name) return `/dev/input/${e}`;
+    try {
+      if (readFileSync(`/sys/class/input/${e}/device/name`, 'utf8').trim() === name) return `/dev/input/${e}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // gone since the listing
+    }
   }
   return undefined;
 }

@@ -122,11 +122,33 @@ function buildTinyInitrd(): string {
   return INITRD;
 }
 
+/**
+ * The process groups of the steps running now. Each step runs in its own group (detached, so its
+ * deadline can kill make's compilers too); a build told to stop (SIGTERM from `npm test` ending
+ * early, Ctrl-C) kills them, or a `make` would go on writing in the tree the next build resumes in.
+ */
+const runningGroups = new Set<number>();
+let stopHandlersInstalled = false;
+function killStepsOnStop(): void {
+  if (stopHandlersInstalled) return;
+  stopHandlersInstalled = true;
+  const stop = (signal: NodeJS.Signals) => {
+    for (const pid of runningGroups) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    // The lock names this process: a later build takes it over once this process is gone.
+    process.kill(process.pid, signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop(signal));
+}
+
 /** Runs a command with a deadline; its output goes to the build log. Rejects on failure. */
 function step(log: (line: string) => void, logFile: string, cmd: string, args: string[], cwd: string, deadlineMs: number): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const t0 = Date.now();
+    killStepsOnStop();
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) runningGroups.add(child.pid);
     const chunks: Buffer[] = [];
     const keep = (b: Buffer) => { chunks.push(b); if (chunks.length > 400) chunks.splice(0, 200); };
     child.stdout.on('data', keep);
@@ -138,6 +160,7 @@ function step(log: (line: string) => void, logFile: string, cmd: string, args: s
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       const output = Buffer.concat(chunks).toString('utf8');
       writeFileSync(logFile, `$ ${cmd} ${args.join(' ')}\n${output}\n`, { flag: 'a' });
       log(`${cmd} ${args.slice(0, 3).join(' ')}: ${code ?? signal} in ${Math.round((Date.now() - t0) / 1000)} s`);

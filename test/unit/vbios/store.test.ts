@@ -105,6 +105,9 @@ describe('RomStore lookup', () => {
     expect(store.list()).toEqual([]);
     chmodSync(e1000.metaPath, 0o644);
     expect(store.list().map((r) => r.romPath)).toEqual([e1000.romPath]);
+    // The ROM itself goes to the hypervisor by path: one others may write is not a stored ROM.
+    chmodSync(e1000.romPath, 0o666);
+    expect(store.list()).toEqual([]);
   });
 
   it('lists nothing for a store folder that does not exist yet', () => {
