@@ -10,6 +10,8 @@
 #   domain   define + start the guestless TCG domain lv-a (q35, pcie-root-ports, no graphics)
 #   claim    baton gpu claim GPU A
 #   attach   LibvirtBackend.attachGpu('lv-a', both functions); live XML; QEMU's qom-list / qom-get
+#   input    LibvirtBackend.inputs: QEMU's input-linux object on L1's virtio keyboard through
+#            virsh qemu-monitor-command (libvirt cannot hot-plug an evdev input), then removed
 #   detach   LibvirtBackend.detachGpu: no guest to answer the unplug -> GuestDidNotReleaseError
 #   release  virsh destroy lv-a; baton gpu release GPU A; daemons stopped
 set -u
@@ -109,9 +111,11 @@ const { LibvirtBackend } = await import(process.env.LAB_REPO + "/dist/app/backen
 const backend = new LibvirtBackend({ vms: [{ name: domain, uri, domain }], commandTimeoutMs: 60000 });
 const t0 = Date.now();
 try {
-  const result = op === "attach"
-    ? await backend.attachGpu(domain, { functions })
-    : await backend.detachGpu(domain, functions, { deadlineMs: 5000 });
+  const result = op === "attach" ? await backend.attachGpu(domain, { functions })
+    : op === "detach" ? await backend.detachGpu(domain, functions, { deadlineMs: 5000 })
+    // Relayed input (issue 12): input-linux through the monitor passthrough (virsh qemu-monitor-command).
+    : op === "input-add" ? await backend.inputs.add(domain, { id: "baton-input-kbd", evdev: functions[0], grabToggle: "ctrl-ctrl" })
+    : await backend.inputs.remove(domain, "baton-input-kbd");
   console.log(JSON.stringify({ ok: true, result, ms: Date.now() - t0 }));
 } catch (e) {
   console.log(JSON.stringify({ ok: false, error: { name: e?.constructor?.name, kind: e?.kind ?? null, message: String(e?.message ?? e),
@@ -136,6 +140,23 @@ for a in "$GPU_A" "$GPU_A_AUDIO"; do
   qmp "qom-realized-$a" "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/$alias\",\"property\":\"realized\"}}"
 done
 snap attached
+
+# --- input: the keyboard a relay would hand over, through libvirt's monitor passthrough -------------------
+# L1's virtio keyboard stands for the relay's twin (any evdev node will do for QEMU's input-linux).
+for m in evdev virtio_input; do modprobe "$m"; done
+KBD=""
+for e in /sys/class/input/event*; do
+  [ "$(cat "$e/device/name" 2>/dev/null)" = "QEMU Virtio Keyboard" ] && KBD="/dev/input/${e##*/}"
+done
+fact "keyboardNode $KBD"
+backend input-add input-add "$KBD"
+qmp objects-with-input '{"execute":"qom-list","arguments":{"path":"/objects"}}'
+qmp input-evdev '{"execute":"qom-get","arguments":{"path":"/objects/baton-input-kbd","property":"evdev"}}'
+backend input-remove input-remove
+qmp objects-after-input '{"execute":"qom-list","arguments":{"path":"/objects"}}'
+# Removing what is gone is what was asked: no error.
+backend input-remove-again input-remove
+fact "taintedCustomMonitor $(grep -c 'custom-monitor' /var/log/libvirt/qemu/$DOMAIN.log 2>/dev/null)"
 
 backend detach detach "$GPU_A" "$GPU_A_AUDIO"
 run xml-after-detach virsh -c "$URI" dumpxml "$DOMAIN"

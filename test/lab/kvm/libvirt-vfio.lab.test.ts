@@ -58,6 +58,8 @@ const run = unavailable ? null : await runInL1({
   name: 'kvm-libvirt-vfio',
   topology: workstation,
   argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/libvirt-vfio-job.sh')],
+  // A keyboard in L1 for the input phase: the evdev node a relay would hand to the domain.
+  extraArgs: ['-device', 'virtio-keyboard-pci,id=lab-kbd,bus=pcie.0,addr=0x5'],
   env: { GPU_A: roles.gpuA, GPU_A_AUDIO: roles.gpuAAudio },
   deadlineMs: 900_000,
 });
@@ -148,6 +150,22 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
     const facts = r.facts();
     expect(facts.qemuPid).toMatch(/^\d+$/);
     expect(facts.holdersAttached?.trim().split(' ')).toContain(facts.qemuPid);
+  });
+
+  it('LibvirtBackend.inputs adds QEMU\'s input-linux object on an evdev node through the monitor passthrough, and removes it', () => {
+    const node = r.facts().keyboardNode?.trim() ?? '';
+    expect(node).toMatch(/^\/dev\/input\/event\d+$/);
+    const add = r.cmd('input-add');
+    expect(add.rc, `${add.out}\n${add.err}`).toBe(0);
+    expect(r.json<BackendRun>('input-add').ok).toBe(true);
+    const objects = (cmd: string) => (JSON.parse(r.cmd(cmd).out) as { return: { name: string; type: string }[] }).return;
+    expect(objects('objects-with-input')).toContainEqual({ name: 'baton-input-kbd', type: 'child<input-linux>' });
+    expect((JSON.parse(r.cmd('input-evdev').out) as { return: unknown }).return).toBe(node);
+    for (const name of ['input-remove', 'input-remove-again']) {
+      const c = r.cmd(name);
+      expect(c.rc, `${name}: ${c.out}\n${c.err}`).toBe(0);
+    }
+    expect(objects('objects-after-input').map((o) => o.name)).not.toContain('baton-input-kbd');
   });
 
   it('detachGpu on the guestless domain fails with GuestDidNotReleaseError; the hostdevs stay in the live XML', () => {
