@@ -9,6 +9,8 @@ const onDemandLabs = process.env.BATON_LAB_XEN_STRESS ? [] : ['test/lab/xen/node
 const pending: string[] = [];
 const pendingLabs = process.env.BATON_LAB_PENDING ? [] : pending;
 
+const labParallel = process.env.BATON_LAB_PARALLEL === '1';
+
 export default defineConfig({
   test: {
     // Orders the lab suites (tiny-kernel users last); other files keep vitest's order.
@@ -31,11 +33,13 @@ export default defineConfig({
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
       // The deb and rpm as built here, checked and installed into a throwaway Debian root (test/package).
       { test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 1_800_000, fileParallelism: false } },
-      // Lab suites boot real kernels under QEMU; they are slow and run one at a time.
+      // Lab suites boot real kernels under QEMU; they are slow and run one at a time, or two at a
+      // time with BATON_LAB_PARALLEL=1 (npm test does that for the one-vCPU KVM suites, whose L1
+      // keeps one core busy; the two-vCPU Xen suites run alone).
       {
         test: {
           name: 'lab', include: ['test/lab/**/*.lab.test.ts'], exclude: [...configDefaults.exclude, ...onDemandLabs, ...pendingLabs],
-          testTimeout: 900_000, hookTimeout: 900_000, fileParallelism: false,
+          testTimeout: 900_000, hookTimeout: 900_000, fileParallelism: labParallel, maxWorkers: labParallel ? 2 : 1,
         },
       },
     ],
