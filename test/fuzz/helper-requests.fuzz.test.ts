@@ -172,6 +172,15 @@ describe('helper requests over the socket (fuzz)', () => {
     await settled();
   }, FULL ? 3600_000 : 60_000);
 
+  // Counterexamples the full runs found, replayed on every run (seed and path in bench/fuzz-seeds.jsonl).
+  it('replays the found cases: desk.history naming a VM the config does not know (seed 926518187, path 6193)', async () => {
+    // The helper refuses the name, as for `history`; the model expected a result (its fault, fixed).
+    const line = encoder.encode(JSON.stringify({ jsonrpc: '2.0', method: 'desk.history', params: { limit: 5111, offset: 618, gpu: 'gpu-a', vm: '🍎💻𑌳', outcome: 'parked' }, id: '>aAS' }));
+    const model = modelBytes(concat([line, NL]), helper.config, uid);
+    expect(model.expectations.map((e) => e.what)).toEqual(['desk.history to unknown target']);
+    await runCase({ lines: [encoder.encode('{"jsonrpc":"2.0","id":"d","method":"subscribe"}'), line], cuts: [2073768380, 1124019838, 899370473], trailingPartial: undefined });
+  });
+
   it('answers every line as the protocol says, keeps serving, stays consistent and bounded', async () => {
     const before = sampleMemory();
     await checkAsync('helper-requests', { quick: 600, full: 100_000 }, fc.asyncProperty(requestCase, runCase));

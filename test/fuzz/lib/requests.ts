@@ -164,10 +164,12 @@ function judgeValid(method: string, rawParams: unknown, config: BatonConfig, uid
     return { what: `${method} with invalid params`, judge: errorWith(RpcErrorCode.InvalidParams, (msg) => (msg.startsWith(`${method}: `) ? null : `the error does not start with the method: ${msg}`)) };
   }
   const p = (parsed.data ?? {}) as { gpu?: string; target?: string; vm?: string };
-  if ((method === 'switch' || (method === 'history' && p.gpu !== undefined)) && !findGpu(config, p.gpu!)) {
+  // Both history methods take the allowlist's names only (app/helper/rpc/dispatcher.ts), as a switch does.
+  const isHistory = method === 'history' || method === 'desk.history';
+  if ((method === 'switch' || (isHistory && p.gpu !== undefined)) && !findGpu(config, p.gpu!)) {
     return { what: `${method} of unknown GPU`, judge: errorWith(RpcErrorCode.UnknownName, (msg) => (msg.includes('unknown GPU') ? null : `not about the GPU: ${msg}`)) };
   }
-  const target = method === 'switch' ? p.target : method === 'history' ? p.vm : undefined;
+  const target = method === 'switch' ? p.target : isHistory ? p.vm : undefined;
   if (target !== undefined && !resolveTarget(config, target)) {
     return { what: `${method} to unknown target`, judge: errorWith(RpcErrorCode.UnknownName, (msg) => (msg.includes('unknown target') ? null : `not about the target: ${msg}`)) };
   }
