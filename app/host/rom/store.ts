@@ -69,8 +69,10 @@ export class RomStore {
     const base = this.fileBase(origin.vendor, origin.device, sha256);
     const romPath = join(this.dir, `${base}.rom`);
     const metaPath = join(this.dir, `${base}.json`);
-    const existing = isTrustedFile(romPath) ? this.readMeta(metaPath) : undefined;
-    if (existing && sha256Of(readTrusted(romPath) ?? new Uint8Array()) === sha256) {
+    // One trusted read of the stored ROM: its check and its bytes come from the same descriptor.
+    const storedBytes = readTrusted(romPath);
+    const existing = storedBytes ? this.readMeta(metaPath) : undefined;
+    if (existing && storedBytes && sha256Of(storedBytes) === sha256) {
       return { romPath, metaPath, metadata: existing, duplicate: true };
     }
     this.ensureDir();
