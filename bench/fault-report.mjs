@@ -59,10 +59,18 @@ for (const r of lines(matrixFile)) {
   byTest.set(r.test, t);
 }
 const FAULTS = ['error', 'timeout', 'hang', 'kill'];
+// The late-answer tests plant a hang too, then let the call return, within the grace or after it,
+// with success or an error: columns of their own, not the plain hang's.
+const LATE = ['proceeds within the grace', 'fails within the grace', 'proceeds past the grace', 'fails past the grace'];
+function faultOf(test, first) {
+  const late = /the call answers late \((proceed|fail)\) > .*(within the grace|and the grace)/.exec(test);
+  if (late) return `${late[1] === 'proceed' ? 'proceeds' : 'fails'} ${late[2] === 'within the grace' ? 'within' : 'past'} the grace`;
+  return first.kill ? 'kill' : first.faults[0]?.kind ?? '?';
+}
 const moves = new Map();
 for (const [test, { first, last }] of byTest) {
   const move = /^fault matrix: '?(.+?)'? > /.exec(test)?.[1] ?? test;
-  const fault = first.kill ? 'kill' : first.faults[0]?.kind ?? '?';
+  const fault = faultOf(test, first);
   const step = first.kill?.step ?? first.faults[0]?.step ?? '?';
   const backend = first.kill?.backend ?? first.faults[0]?.backend ?? '?';
   const operation = first.kill?.call ?? first.faults[0]?.operation ?? '?';
@@ -80,13 +88,22 @@ say(`### Fault matrix (test/unit/engine/fault-matrix.test.ts): ${byTest.size} ce
 say();
 say('Each cell: the switch\'s outcome in the history → the recorded owner of the GPU at the end (after recovery for a kill). Every cell also ended with the recorded owner where the simulated machine has the GPU, no VM paused, the world\'s rules holding; a ✗ would say which did not.');
 say();
-say(`| move | step | operation (backend) | ${FAULTS.join(' | ')} |`);
-say(`| --- | --- | --- | ${FAULTS.map(() => '---').join(' | ')} |`);
-for (const [move, rows] of moves) {
-  for (const row of rows.values()) {
-    say(`| ${move} | ${row.step} | ${[...row.operations].join(' / ')} (${[...row.backends].join(' / ')}) | ${FAULTS.map((f) => row.cells[f] ?? '—').join(' | ')} |`);
+function matrixTable(all) {
+  const columns = all.filter((f) => [...moves.values()].some((rows) => [...rows.values()].some((row) => row.cells[f])));
+  say(`| move | step | operation (backend) | ${columns.join(' | ')} |`);
+  say(`| --- | --- | --- | ${columns.map(() => '---').join(' | ')} |`);
+  for (const [move, rows] of moves) {
+    for (const row of rows.values()) {
+      if (!columns.some((f) => row.cells[f])) continue;
+      say(`| ${move} | ${row.step} | ${[...row.operations].join(' / ')} (${[...row.backends].join(' / ')}) | ${columns.map((f) => row.cells[f] ?? '—').join(' | ')} |`);
+    }
   }
 }
+matrixTable(FAULTS);
+say();
+say('The call answers late: it hangs past its step deadline, then returns (with success or an error) within the engine\'s grace, or only after it (the GPU is then recorded lost naming the call, left alone, and recorded where it is once the call returns).');
+say();
+matrixTable(LATE);
 const unsound = [...byTest.values()].filter(({ last }) => !(last.recorded === last.machine && last.paused.length === 0 && last.broken.length === 0 && last.state === 'pass')).length;
 say();
 say(`${byTest.size} cells, ${unsound} not sound.`);

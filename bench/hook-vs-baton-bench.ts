@@ -3,9 +3,11 @@
 // Prints each move's median both ways, the ratio Baton ÷ shell, Baton's own time beyond its steps
 // and per step beyond the floors measured in the same run (device_del → DEVICE_DELETED from the QMP
 // event timestamps, the reset write, the socat device_add round trip, the sysfs bind writes).
-//   node dist/bench/hook-vs-baton-bench.js [--rounds 5]     (npm run bench -- --only hook-vs-baton)
+//   node dist/bench/hook-vs-baton-bench.js [--rounds 5] [--profile]     (npm run bench -- --only hook-vs-baton)
+// --profile runs the helper under V8's CPU profiler and prints where its own time went
+// (bench/lib/cpu-profile.ts); profiling slows it, so the figures of such a run are not the bench's.
 // A lab run: root, QEMU, the lab kernel and the tiny kernel; run it under flock /tmp/baton-heavy.lock.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kvmLabUnavailable } from '../test/lab/lib/availability.js';
@@ -15,8 +17,9 @@ import { NestedResults } from '../test/lab/lib/l2-results.js';
 import { REPO_ROOT } from '../test/lab/lib/paths.js';
 import { buildTinyKernel, tinyKernelUnavailable } from '../test/lab/lib/tiny-kernel.js';
 import { workstation } from '../test/lab/lib/topology.js';
+import { summariseProfile } from './lib/cpu-profile.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' } }, strict: false });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, profile: { type: 'boolean' } }, strict: false });
 const ROUNDS = Number(values.rounds ?? 5);
 const out = (line: string) => console.log(line);
 const median = (xs: number[]) => {
@@ -35,7 +38,7 @@ const started = new Date();
 const run = await runInL1({
   name: 'hook-vs-baton', topology: workstation, boot: l1BootUnderLoad, smp: 2,
   argv: ['/bin/sh', join(REPO_ROOT, 'bench/lab/hook-vs-baton-job.sh')],
-  env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd, ROUNDS: String(ROUNDS) },
+  env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd, ROUNDS: String(ROUNDS), ...(values.profile ? { HELPER_PROFILE: '1' } : {}) },
   deadlineMs: 1_500_000,
 });
 const r = new NestedResults(run.shareDir);
@@ -157,3 +160,12 @@ for (const [k, ms] of Object.entries(floors)) out(`| ${k} | ${f0(median(ms))} ms
 out('');
 out(failures.length ? `not counted (${failures.length}): ${failures.join('; ')}` : 'every move of both kinds landed');
 out(`raw: shell ${JSON.stringify(shell)} baton ${JSON.stringify(baton)}`);
+if (values.profile) {
+  const dir = join(run.shareDir, 'prof');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (files.length === 0) out(`profile: none written in ${dir} (the helper must exit normally to write it)`);
+  for (const f of files) {
+    out(`\nprofile ${join(dir, f)} (figures under the profiler; self time by function, then by file):`);
+    out(summariseProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 25));
+  }
+}

@@ -91,7 +91,13 @@ up=$(wait_until 900 l2_ready "$OUT/vm-b-serial.log") || { log "vm-b did not boot
 fact "l2BootMs $(( $(now_ms) - T0 ))"
 log "both guests up after $(( $(now_ms) - T0 )) ms"
 
-node "$BATON" helper --config "$CFG" --socket "$SOCK" > "$OUT/helper.log" 2>&1 &
+# HELPER_PROFILE: the helper runs under V8's CPU profiler (written when it exits, below).
+if [ -n "${HELPER_PROFILE:-}" ]; then
+  mkdir -p "$OUT/prof"
+  node --cpu-prof --cpu-prof-dir="$OUT/prof" "$BATON" helper --config "$CFG" --socket "$SOCK" > "$OUT/helper.log" 2>&1 &
+else
+  node "$BATON" helper --config "$CFG" --socket "$SOCK" > "$OUT/helper.log" 2>&1 &
+fi
 HELPER=$!
 helper_up() { grep -q 'listening on' "$OUT/helper.log" 2>/dev/null; }
 up=$(wait_until 240 helper_up) || { log "the helper did not come up"; cat "$OUT/helper.log"; exit 1; }
@@ -175,4 +181,9 @@ while [ "$r" -le "$ROUNDS" ]; do
   r=$((r + 1))
 done
 run history node "$BATON" history --json --socket "$SOCK"
+# The helper ends on SIGTERM (and so writes its profile, when it has one) before L1 powers off.
+helper_gone() { [ ! -e "/proc/$HELPER" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$HELPER/stat" 2>/dev/null; }
+kill "$HELPER"
+if wait_until 120 helper_gone > /dev/null; then wait "$HELPER"; fact "helperExit $?"; else fact "helperExit hung"; kill -9 "$HELPER"; fi
+HELPER=""
 log "done"

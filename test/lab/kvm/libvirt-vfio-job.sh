@@ -1,32 +1,39 @@
 #!/bin/sh
 # Inside L1 with the "workstation" topology: GPU A handed to a libvirt domain through vfio-pci by
 # the project's LibvirtBackend, against a libvirtd running in L1.
-# Environment: GPU_A GPU_A_AUDIO (topology roles).
+# Environment: GPU_A GPU_A_AUDIO NIC (topology roles).
 # Phases, each recorded in the handoff-lib.sh layout (the test asserts):
 #   daemon   tmpfs over /etc/libvirt (a copy of the host's) with a qemu.conf for this lab; virtlogd +
 #            libvirtd started with pidfiles (as test/lab/libvirt/start-libvirtd.sh does on the host;
 #            that script cannot run here: the dpkg database under /var/lib is hidden by a tmpfs).
 #            If libvirtd never answers, facts say so, its stderr/log are kept, and the job stops.
 #   domain   define + start the guestless TCG domain lv-a (q35, pcie-root-ports, no graphics)
-#   claim    baton gpu claim GPU A
-#   attach   LibvirtBackend.attachGpu('lv-a', both functions); live XML; QEMU's qom-list / qom-get
+#   claim    baton gpu claim GPU A, with the NIC (an IOMMU group of its own, standing in for a USB
+#            controller) as a movable peer in the config
+#   attach   LibvirtBackend.attachGpu('lv-a', both functions); live XML; QEMU's qom-list / qom-get;
+#            then the NIC in a free root port libvirt picks (the peer's attach request)
 #   input    LibvirtBackend.inputs: QEMU's input-linux object on L1's virtio keyboard through
 #            virsh qemu-monitor-command (libvirt cannot hot-plug an evdev input), then removed
 #   detach   LibvirtBackend.detachGpu: no guest to answer the unplug -> GuestDidNotReleaseError
-#   release  virsh destroy lv-a; baton gpu release GPU A; daemons stopped
+#   release  virsh destroy lv-a; baton gpu release GPU A (and the NIC); daemons stopped
 set -u
 . "$LAB_REPO/test/lab/kvm/handoff-lib.sh"
 STATE=/tmp/baton-state
-ADDRS="$GPU_A $GPU_A_AUDIO"
+ADDRS="$GPU_A $GPU_A_AUDIO $NIC"
 URI=qemu:///system
 LV="$OUT/libvirt"; mkdir -p "$LV"
 DAEMON_DIR=/run/baton-libvirtd
 DOMAIN=lv-a
 
 log "loading host drivers"
-sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel -- $ADDRS
+sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel e1000e -- $ADDRS
 modprobe vfio-pci
 fact "groupA $(group_of "$GPU_A")"
+fact "groupNic $(group_of "$NIC")"
+# The consent for the peer: a root-owned config naming the NIC as a movable peer of GPU A.
+mkdir -p -m 0755 /run/baton-peer
+PEER_CONFIG=/run/baton-peer/config.yaml
+printf 'gpus:\n  - name: gpu-a\n    match: { address: "%s" }\n    movablePeers: ["%s", "%s"]\nvms: []\nhelper: { group: root }\n' "$GPU_A" "$GPU_A_AUDIO" "$NIC" > "$PEER_CONFIG"
 snap initial
 
 # --- daemon ------------------------------------------------------------------------------------------
@@ -99,7 +106,7 @@ run start virsh -c "$URI" start "$DOMAIN"
 run state-started virsh -c "$URI" domstate --reason "$DOMAIN"
 
 # --- claim ---------------------------------------------------------------------------------------------
-baton claim gpu claim "$GPU_A" --json --state-dir "$STATE"
+baton claim gpu claim "$GPU_A" --config "$PEER_CONFIG" --json --state-dir "$STATE"
 snap claimed
 
 # --- attach / detach through LibvirtBackend ----------------------------------------------------------------
@@ -112,6 +119,8 @@ const backend = new LibvirtBackend({ vms: [{ name: domain, uri, domain }], comma
 const t0 = Date.now();
 try {
   const result = op === "attach" ? await backend.attachGpu(domain, { functions })
+    // A movable peer of another host slot: its own guest slot, which libvirt picks.
+    : op === "attach-peer" ? await backend.attachGpu(domain, { functions, freeSlot: true })
     : op === "detach" ? await backend.detachGpu(domain, functions, { deadlineMs: 5000 })
     // Relayed input (issue 12): input-linux through the monitor passthrough (virsh qemu-monitor-command).
     : op === "input-add" ? await backend.inputs.add(domain, { id: "baton-input-kbd", evdev: functions[0], grabToggle: "ctrl-ctrl" })
@@ -141,6 +150,14 @@ for a in "$GPU_A" "$GPU_A_AUDIO"; do
 done
 snap attached
 
+# --- the peer: the NIC into a root port libvirt picks ---------------------------------------------------------
+backend attach-peer attach-peer "$NIC"
+run xml-peer virsh -c "$URI" dumpxml "$DOMAIN"
+qmp qom-list-peer '{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}'
+NIC_ALIAS="ua-baton-gpu-$(echo "$NIC" | tr ':.' '--')"
+qmp qom-host-peer "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/$NIC_ALIAS\",\"property\":\"host\"}}"
+fact "holdersPeer $(vfio_holders "$(group_of "$NIC")" | tr '\n' ' ')"
+
 # --- input: the keyboard a relay would hand over, through libvirt's monitor passthrough -------------------
 # L1's virtio keyboard stands for the relay's twin (any evdev node will do for QEMU's input-linux).
 for m in evdev virtio_input; do modprobe "$m"; done
@@ -167,7 +184,8 @@ run destroy virsh -c "$URI" destroy "$DOMAIN"
 no_holders() { ! vfio_holders "$1" > /dev/null; }
 fact "holdersGoneMs $(wait_until 30 no_holders "$(group_of "$GPU_A")")"
 fact "holdersAfterDestroy $(vfio_holders "$(group_of "$GPU_A")" | tr '\n' ' ')"
-baton release gpu release "$GPU_A" --json --state-dir "$STATE"
+fact "peerHoldersAfterDestroy $(vfio_holders "$(group_of "$NIC")" | tr '\n' ' ')"
+baton release gpu release "$GPU_A" --config "$PEER_CONFIG" --json --state-dir "$STATE"
 note release connectorWaitMs "$(wait_for 30 connector "$GPU_A")"
 note release soundWaitMs "$(wait_for 30 soundcard "$GPU_A_AUDIO")"
 snap final

@@ -1,8 +1,9 @@
 // GPU A handed to a libvirt domain through vfio-pci, on a live kernel: the "workstation" topology
 // booted in L1, libvirtd started inside it, a guestless TCG domain lv-a, GPU A claimed by the real
 // CLI and attached by the project's LibvirtBackend; the live domain XML and QEMU's object tree show
-// both functions; detach without a guest ends in GuestDidNotReleaseError; destroy + release give
-// GPU A back. One L1 boot runs libvirt-vfio-job.sh; the assertions read what it recorded.
+// both functions; the NIC, a movable peer in an IOMMU group of its own (the stand-in for a USB
+// controller), goes to a root port libvirt picks; detach without a guest ends in
+// GuestDidNotReleaseError; destroy + release give GPU A and the NIC back. One L1 boot runs libvirt-vfio-job.sh; the assertions read what it recorded.
 // If libvirtd cannot run in L1, the suite fails with the daemon's own error output.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +16,10 @@ import { describeRun, runInL1 } from '../lib/l1.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { workstation } from '../lib/topology.js';
 
-const roles = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
+const roles = workstation.roles as Record<'gpuA' | 'gpuAAudio' | 'nic', string>;
 const gpuAFunctions = [roles.gpuA, roles.gpuAAudio];
+/** What the claim moves: GPU A's functions and the peer the config names. */
+const claimed = [...gpuAFunctions, roles.nic];
 const aliasOf = (address: string) => `ua-baton-gpu-${address.replace(/[:.]/g, '-')}`;
 
 interface BackendRun {
@@ -60,7 +63,7 @@ const run = unavailable ? null : await runInL1({
   argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/libvirt-vfio-job.sh')],
   // A keyboard in L1 for the input phase: the evdev node a relay would hand to the domain.
   extraArgs: ['-device', 'virtio-keyboard-pci,id=lab-kbd,bus=pcie.0,addr=0x5'],
-  env: { GPU_A: roles.gpuA, GPU_A_AUDIO: roles.gpuAAudio },
+  env: { GPU_A: roles.gpuA, GPU_A_AUDIO: roles.gpuAAudio, NIC: roles.nic },
   deadlineMs: 900_000,
 });
 if (run && run.status !== 0) throw new Error(describeRun(run));
@@ -105,13 +108,15 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
     expect(r.cmd('state-started').out.trim()).toBe('running (booted)');
   });
 
-  it('baton claims GPU A: both functions move from their host drivers to vfio-pci', () => {
+  it('baton claims GPU A with its movable peer: both functions and the NIC move from their host drivers to vfio-pci', () => {
+    expect(r.facts().groupNic).not.toBe(r.facts().groupA);
+    expect(hostDriver(roles.nic)).toBe('e1000e');
     const claim = r.cmd('claim');
     expect(claim.rc, claim.err).toBe(0);
     const json = r.json<{ functions: Moved[] }>('claim');
-    expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(gpuAFunctions.map((a) => [a, hostDriver(a), 'vfio-pci']));
+    expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(claimed.map((a) => [a, hostDriver(a), 'vfio-pci']));
     const s = r.snap('claimed');
-    for (const a of gpuAFunctions) expect(s.driver.get(a)).toBe('vfio-pci');
+    for (const a of claimed) expect(s.driver.get(a)).toBe('vfio-pci');
   });
 
   it('LibvirtBackend.attachGpu hot-plugs both functions, each at function 0 of its own root port', () => {
@@ -152,6 +157,24 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
     expect(facts.holdersAttached?.trim().split(' ')).toContain(facts.qemuPid);
   });
 
+  it('the peer goes to a free root port libvirt picks, beside the GPU\'s two, and QEMU holds its IOMMU group', () => {
+    const attach = r.cmd('attach-peer');
+    expect(attach.rc, `${attach.out}\n${attach.err}`).toBe(0);
+    const json = r.json<BackendRun>('attach-peer');
+    expect(json.result?.deviceIds).toEqual([aliasOf(roles.nic)]);
+    const hostdevs = pciHostdevs(r.cmd('xml-peer').out);
+    expect(hostdevs.map((h) => h.host)).toEqual(claimed);
+    const buses = hostdevs.map((h) => h.guest?.bus ?? -1);
+    expect(new Set(buses).size).toBe(3);
+    expect(hostdevs[2]?.guest).toMatchObject({ slot: 0, fn: 0 });
+    expect(hostdevs[2]!.guest!.bus).toBeGreaterThanOrEqual(1);
+    expect(`pci.${hostdevs[2]!.guest!.bus}`).toBe(json.result?.guestSlot.bus);
+    const children = (JSON.parse(r.cmd('qom-list-peer').out) as { return: { name: string; type: string }[] }).return;
+    expect(children).toContainEqual({ name: aliasOf(roles.nic), type: 'child<vfio-pci>' });
+    expect((JSON.parse(r.cmd('qom-host-peer').out) as { return: unknown }).return).toBe(roles.nic);
+    expect(r.facts().holdersPeer?.trim().split(' ')).toContain(r.facts().qemuPid);
+  });
+
   it('LibvirtBackend.inputs adds QEMU\'s input-linux object on an evdev node through the monitor passthrough, and removes it', () => {
     const node = r.facts().keyboardNode?.trim() ?? '';
     expect(node).toMatch(/^\/dev\/input\/event\d+$/);
@@ -176,20 +199,21 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
     expect(json.error).toMatchObject({ name: 'GuestDidNotReleaseError', kind: 'guest-did-not-release', deadlineMs: 5000 });
     // No guest answers the unplug request: both functions are still pending, and still in the live XML.
     expect([...(json.error?.pendingDevices ?? [])].sort()).toEqual(gpuAFunctions);
-    expect(pciHostdevs(r.cmd('xml-after-detach').out).map((h) => h.host)).toEqual(gpuAFunctions);
+    expect(pciHostdevs(r.cmd('xml-after-detach').out).map((h) => h.host)).toEqual(claimed);
     expect(r.cmd('state-after-detach').out.trim()).toMatch(/^running/);
   });
 
-  it('after virsh destroy, QEMU lets go of the group; baton releases GPU A to its host drivers (exit 0)', () => {
+  it('after virsh destroy, QEMU lets go of both groups; baton releases GPU A and the NIC to their host drivers (exit 0)', () => {
     const destroy = r.cmd('destroy');
     expect(destroy.rc, destroy.err).toBe(0);
     expect(r.facts().holdersAfterDestroy?.trim()).toBe('');
+    expect(r.facts().peerHoldersAfterDestroy?.trim()).toBe('');
     const release = r.cmd('release');
     expect(release.rc, release.err).toBe(0);
     const json = r.json<{ functions: Moved[] }>('release');
-    expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(gpuAFunctions.map((a) => [a, 'vfio-pci', hostDriver(a)]));
+    expect(json.functions.map((f) => [f.address, f.from, f.to])).toEqual(claimed.map((a) => [a, 'vfio-pci', hostDriver(a)]));
     const s = r.snap('final');
-    for (const a of gpuAFunctions) {
+    for (const a of claimed) {
       expect(s.driver.get(a)).toBe(hostDriver(a));
       expect(s.override.get(a)).toBe('(null)');
     }

@@ -10,12 +10,17 @@
 #   kills  the helper SIGKILLed while a switch is in its reset step, and in its attach step; then
 #          frozen in attach with vm-a holding function 1 only, and killed; restarted each time with
 #          the same config, the machine checked before and after the restart
-#   end    one more move into vm-a, baton history, then SIGTERM: the helper must exit
-# Environment: GPU_A GPU_A_AUDIO TINY_BZIMAGE TINY_INITRD.
+#   end    one more move into vm-a, baton history, back to the host, then SIGTERM: the helper must exit
+#   peer   a helper with a second config that names the NIC (an IOMMU group of its own, standing in
+#          for the USB controller that carries a keyboard to a Xen guest) as a movable peer of GPU A:
+#          host → vm-a (the NIC in vm-a's second root port, rp2) → host, then host → vm-b, which has
+#          no peer slot and is refused at its attach and rolled back; SIGTERM again
+# Environment: GPU_A GPU_A_AUDIO NIC TINY_BZIMAGE TINY_INITRD.
 set -u
 . "$LAB_REPO/test/lab/kvm/nested-lib.sh"
 L=/run/baton-lab
 CFG="$L/etc/baton.yaml"
+CFG_PEER="$L/etc/baton-peer.yaml"
 SOCK="$L/helper.sock"
 STATE="$L/state"
 JOURNAL="$STATE/journal.json"   # the config's setting; its folder holds the per-GPU journals
@@ -33,7 +38,10 @@ trap cleanup EXIT
 
 mkdir -p "$L/etc" "$STATE"
 chmod 755 "$L" "$L/etc"
-cat > "$CFG" <<EOF
+# write_config FILE PEERS VM_A_PEER_SLOTS: the helper's config; the two differ only in GPU A's
+# movable peers and vm-a's peer slots.
+write_config() {
+cat > "$1" <<EOF
 version: 1
 helper:
   socket: $SOCK
@@ -48,7 +56,7 @@ gpus:
       address: "$GPU_A"
     # Its two functions share the bus: no per-function reset, the VFIO hot reset covers the slot.
     reset: hot_reset
-    movablePeers: ["$GPU_A_AUDIO"]
+    movablePeers: [$2]
 vms:
   - name: vm-a
     backend: qmp
@@ -60,6 +68,7 @@ vms:
     guestSlot:
       bus: rp1
       addr: 0
+    peerSlots: [$3]
   - name: vm-b
     backend: qmp
     socket: $VMB_QMP
@@ -77,14 +86,18 @@ vms:
              -m, "64", -name, vm-b, -device, "pcie-root-port,id=rp1,bus=pcie.0,addr=0x2,chassis=1,slot=1,pref32-reserve=64M",
              -qmp, "unix:$VMB_CHECK,server=on,wait=off"]
 EOF
-chown root:root "$CFG"; chmod 644 "$CFG"
+chown root:root "$1"; chmod 644 "$1"
+}
+write_config "$CFG" "\"$GPU_A_AUDIO\"" ""
+write_config "$CFG_PEER" "\"$GPU_A_AUDIO\", \"$NIC\"" "{ bus: rp2, addr: 0 }"
 cp "$CFG" "$OUT/baton.yaml"
+cp "$CFG_PEER" "$OUT/baton-peer.yaml"
 fact "config $(stat -c '%U:%G %a' "$CFG") folder $(stat -c '%U:%G %a' "$L/etc")"
 
 log "loading host drivers"
-sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel -- "$GPU_A" "$GPU_A_AUDIO" || exit 1
+sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel e1000e -- "$GPU_A" "$GPU_A_AUDIO" "$NIC" || exit 1
 modprobe vfio-pci
-drivers initial "$GPU_A" "$GPU_A_AUDIO"
+drivers initial "$GPU_A" "$GPU_A_AUDIO" "$NIC"
 
 log "booting vm-a (tiny kernel)"
 IFS='
@@ -95,14 +108,16 @@ set -- $(tiny_l2_argv "$VMA_QMP" "$SERIAL" 128)
 unset IFS
 set +f
 VMA_T0=$(now_ms)
-timeout -k 5 1500 "$@" -name vm-a -qmp "unix:$VMA_CHECK,server=on,wait=off" > "$OUT/vm-a-qemu.log" 2>&1 &
+# rp2: the guest slot of the peer phase's NIC.
+timeout -k 5 1800 "$@" -name vm-a -qmp "unix:$VMA_CHECK,server=on,wait=off" \
+  -device pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=2,slot=2 > "$OUT/vm-a-qemu.log" 2>&1 &
 VMA=$!
 
 # The daemon listens only once recovery and reconciliation are done.
 helper_up() { grep -q 'listening on' "$OUT/helper-$HELPERS.log" 2>/dev/null; }
 start_helper() {
   HELPERS=$((HELPERS + 1))
-  node "$BATON" helper --config "$CFG" --socket "$SOCK" > "$OUT/helper-$HELPERS.log" 2>&1 &
+  node "$BATON" helper --config "${1:-$CFG}" --socket "$SOCK" > "$OUT/helper-$HELPERS.log" 2>&1 &
   HELPER=$!
   up=$(wait_until 180 helper_up) || { log "helper $HELPERS did not come up"; cat "$OUT/helper-$HELPERS.log"; exit 1; }
   fact "helper${HELPERS}UpMs $up"
@@ -111,10 +126,12 @@ start_helper() {
 
 # look NAME [no-helper]: the machine's state, from three sides in one process: sysfs drivers, each
 # VM's query-pci over its check monitor, and the helper's own status (when it runs and is not frozen).
+# LOOK_FUNCTIONS: whose drivers it reads.
+LOOK_FUNCTIONS="$GPU_A,$GPU_A_AUDIO"
 look() {
   _helper_socket=-
   [ -n "$HELPER" ] && [ "${2:-}" != no-helper ] && _helper_socket=$SOCK
-  run "$1-look" node "$QMP_TOOL" look "$_helper_socket" "$GPU_A,$GPU_A_AUDIO" "$VMA_CHECK" "$VMB_CHECK"
+  run "$1-look" node "$QMP_TOOL" look "$_helper_socket" "$LOOK_FUNCTIONS" "$VMA_CHECK" "$VMB_CHECK"
   return 0
 }
 
@@ -210,14 +227,32 @@ kill_attach_half kill-attach-half
 switch move-7-vm-a vm-a
 run history node "$BATON" history --json --limit 100 --socket "$SOCK"
 
-log "stopping"
+switch move-8-host host
+
 # A zombie still answers kill -0: look at its state instead.
 helper_gone() { [ ! -e "/proc/$HELPER" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$HELPER/stat" 2>/dev/null; }
-kill "$HELPER"
-if gone=$(wait_until 60 helper_gone); then
-  wait "$HELPER"; fact "helperExit $?"; fact "helperExitMs $gone"
-else
-  fact "helperExit hung"; kill -9 "$HELPER"
-fi
-HELPER=""
+# stop_helper PREFIX: SIGTERM; facts PREFIXExit (its status, or "hung") and PREFIXExitMs.
+stop_helper() {
+  log "stopping helper $HELPERS"
+  kill "$HELPER"
+  if gone=$(wait_until 60 helper_gone); then
+    wait "$HELPER"; fact "$1Exit $?"; fact "$1ExitMs $gone"
+  else
+    fact "$1Exit hung"; kill -9 "$HELPER"
+  fi
+  HELPER=""
+}
+stop_helper helper
+
+# --- peer: the NIC moves with GPU A ------------------------------------------------------------------
+log "peer: a helper whose config moves the NIC with GPU A"
+LOOK_FUNCTIONS="$GPU_A,$GPU_A_AUDIO,$NIC"
+start_helper "$CFG_PEER"
+look peer-start
+switch peer-1-vm-a vm-a
+switch peer-2-host host
+switch peer-3-vm-b vm-b
+run peer-history node "$BATON" history --json --limit 3 --socket "$SOCK"
+stop_helper peerHelper
+drivers peer-end "$GPU_A" "$GPU_A_AUDIO" "$NIC"
 log "done"

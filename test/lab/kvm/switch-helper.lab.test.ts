@@ -7,7 +7,10 @@
 // switch is in its reset step, and while one is in its attach step, and once with vm-a holding only
 // function 1 (a hot-plug cut short between its two device_add commands); each time it is restarted
 // with the same config and must have recovered to a recorded owner that sysfs and the VMs agree
-// with. Job: test/lab/kvm/switch-helper-job.sh.
+// with. Last, a helper with a second config moves the NIC (an IOMMU group of its own: the stand-in
+// for a USB controller carrying a keyboard) with GPU A into vm-a's second root port and back, and
+// refuses a move into vm-b, which has no peer slot, rolling it back. Job:
+// test/lab/kvm/switch-helper-job.sh.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kvmLabUnavailable } from '../lib/availability.js';
@@ -39,13 +42,16 @@ interface JournalJson { switchId: string; from: string; to: string; current: str
 
 const unavailable = kvmLabUnavailable() ?? tinyKernelUnavailable() ?? buildProject();
 
-const { gpuA, gpuAAudio } = workstation.roles as Record<'gpuA' | 'gpuAAudio', string>;
+const { gpuA, gpuAAudio, nic } = workstation.roles as Record<'gpuA' | 'gpuAAudio' | 'nic', string>;
 const L = '/run/baton-lab';
 const CHECK = { 'vm-a': `${L}/vm-a.check.qmp`, 'vm-b': `${L}/vm-b.check.qmp` } as const;
 const VMS = ['vm-a', 'vm-b'] as const;
 const GPU_IDS = [[0, 0x1234, 0x1111], [1, 0x8086, 0x293e]];
 const HOST_DRIVERS = { [gpuA]: 'bochs-drm', [gpuAAudio]: 'snd_hda_intel' };
 const VFIO = { [gpuA]: 'vfio-pci', [gpuAAudio]: 'vfio-pci' };
+/** The emulated e1000e, as QEMU's query-pci shows it behind vm-a's peer slot, and as the guest's sysfs names it. */
+const NIC_ID = [0, 0x8086, 0x10d3];
+const NIC_IN_GUEST = '0x8086:0x10d3';
 
 const MOVES = [
   { name: 'move-1-vm-a', from: 'host', to: 'vm-a', steps: ['claim', 'reset', 'vbios', 'attach', 'verify'] },
@@ -61,13 +67,15 @@ const KILLS = [
 ] as const;
 /** Moves between the kills, to put the GPU where the next kill starts from. */
 const POSITIONING = ['move-5-host', 'move-6-host'] as const;
+/** The peer phase's moves (a helper with the NIC as GPU A's movable peer). */
+const PEER_MOVES = ['peer-1-vm-a', 'peer-2-host', 'peer-3-vm-b'] as const;
 
 describeOrSkip(unavailable, 'KVM lab: switches through the real helper between nested VMs and the host', () => {
   let r: NestedResults;
   const look = (name: string) => r.json<LookJson>(`${name}-look`);
   /** [function, vendor, device] of what a VM shows behind its root port in query-pci. */
-  const gpuIn = (name: string, vm: keyof typeof CHECK) => (look(name).vms[CHECK[vm]]?.tree ?? [])
-    .filter((f) => f.parentBridge === 'rp1').map((f) => [f.function, f.vendor, f.device]);
+  const gpuIn = (name: string, vm: keyof typeof CHECK, bridge = 'rp1') => (look(name).vms[CHECK[vm]]?.tree ?? [])
+    .filter((f) => f.parentBridge === bridge).map((f) => [f.function, f.vendor, f.device]);
   const ownerIn = (name: string) => {
     const l = look(name);
     if (!l.status) throw new Error(`${name}: no status from the helper (${l.statusError})`);
@@ -77,7 +85,7 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
 
   /** Where the machine itself says the GPU is, from sysfs and both VMs' query-pci. */
   function seenOwner(name: string): string {
-    const { drivers } = look(name);
+    const drivers = Object.fromEntries(Object.entries(look(name).drivers).filter(([f]) => f !== nic));
     const holders = VMS.filter((vm) => gpuIn(name, vm).length > 0);
     if (holders.length > 1) return `conflict: ${holders.join(', ')}`;
     const vfio = Object.values(drivers).filter((d) => d === 'vfio-pci').length;
@@ -100,13 +108,13 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
       boot: l1BootUnderLoad,
       smp: 2,
       argv: ['/bin/sh', join(REPO_ROOT, 'test/lab/kvm/switch-helper-job.sh')],
-      env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
+      env: { GPU_A: gpuA, GPU_A_AUDIO: gpuAAudio, NIC: nic, TINY_BZIMAGE: tiny.bzImage, TINY_INITRD: tiny.initrd },
       deadlineMs: 1_500_000,
     });
     r = new NestedResults(run.shareDir);
     const facts = r.facts();
     const lines = [`L1 run ${run.qemu.durationMs} ms, vm-a boot ${facts.vmaBootMs} ms, first helper up after ${facts.helper1UpMs} ms, job status ${run.status}`];
-    for (const m of [...MOVES.map((m) => m.name), ...POSITIONING, 'move-7-vm-a']) {
+    for (const m of [...MOVES.map((m) => m.name), ...POSITIONING, 'move-7-vm-a', 'move-8-host', ...PEER_MOVES]) {
       if (r.has(m)) lines.push(`${m}: baton switch exit ${r.cmd(m).rc} in ${r.cmd(m).wallMs} ms (node start-up included)`);
     }
     KILLS.forEach((k, i) => lines.push(`${k.name}: helper signalled ${facts[`${k.name}-killedAfterMs`]} ms after \`baton switch\` started; restarted helper up after ${facts[`helper${i + 2}UpMs`]} ms`));
@@ -115,7 +123,12 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
         lines.push(`history ${e.from} → ${e.to}: ${e.outcome}, owner ${e.finalOwner}; ${e.steps.map((s) => `${s.name} ${s.ms} ms${s.outcome === 'ok' ? '' : ` (${s.outcome})`}`).join(', ')}${e.error ? `; ${e.error}` : ''}`);
       }
     }
-    lines.push(`helper exit on SIGTERM: ${facts.helperExit} after ${facts.helperExitMs} ms`);
+    if (r.has('peer-history')) {
+      for (const e of [...r.json<HistoryJson>('peer-history').entries].reverse()) {
+        lines.push(`peer history ${e.from} → ${e.to}: ${e.outcome}, owner ${e.finalOwner}; ${e.steps.map((s) => `${s.name} ${s.ms} ms${s.outcome === 'ok' ? '' : ` (${s.outcome})`}`).join(', ')}${e.error ? `; ${e.error}` : ''}`);
+      }
+    }
+    lines.push(`helper exit on SIGTERM: ${facts.helperExit} after ${facts.helperExitMs} ms; the peer phase's helper: ${facts.peerHelperExit} after ${facts.peerHelperExitMs} ms`);
     process.stdout.write(lines.map((l) => `[switch-helper] ${l}\n`).join(''));
     if (run.status !== 0) throw new Error(describeRun(run));
   }, 2_700_000);
@@ -124,6 +137,7 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
     expect(r.facts().config).toBe('root:root 644 folder root:root 755');
     expect(r.file('helper-1.log')).toMatch(/listening on \/run\/baton-lab\/helper\.sock/);
     expect(look('start').drivers).toEqual(HOST_DRIVERS);
+    expect(r.drivers('initial')[nic]).toBe('e1000e');
     expect(ownerIn('start')).toBe('host');
     expect(look('start').status?.vms.map((v) => [v.name, v.state])).toEqual([['vm-a', 'running'], ['vm-b', 'shut-off']]);
   });
@@ -209,17 +223,75 @@ describeOrSkip(unavailable, 'KVM lab: switches through the real helper between n
   });
 
   it('after the recoveries the helper still moves the GPU', () => {
-    for (const name of [...POSITIONING, 'move-7-vm-a']) {
+    for (const name of [...POSITIONING, 'move-7-vm-a', 'move-8-host']) {
       const cmd = r.cmd(name);
       expect(cmd.rc, `${name}: ${cmd.out}\n${cmd.err}`).toBe(0);
     }
     expect(seenOwner('move-5-host')).toBe('host');
     expect(seenOwner('move-6-host')).toBe('host');
     expect(seenOwner('move-7-vm-a')).toBe('vm-a');
+    expect(seenOwner('move-8-host')).toBe('host');
   });
 
   it('ends on SIGTERM while connected to a running VM', () => {
     expect(r.facts().helperExit).toBe('0');
+  });
+
+  describe('a movable peer outside the GPU\'s IOMMU group (the NIC) moves with it', () => {
+    const peerHistory = () => [...r.json<HistoryJson>('peer-history').entries].reverse();
+    const HOST_WITH_NIC = { ...HOST_DRIVERS, [nic]: 'e1000e' };
+    const VFIO_WITH_NIC = { ...VFIO, [nic]: 'vfio-pci' };
+
+    it('the second config names it, and the helper sees GPU A and the NIC on the host', () => {
+      expect(r.file('baton-peer.yaml')).toContain(`movablePeers: ["${gpuAAudio}", "${nic}"]`);
+      expect(look('peer-start').drivers).toEqual(HOST_WITH_NIC);
+      expect(look('peer-start').status?.gpus.find((g) => g.name === 'gpu-a')).toMatchObject({ owner: 'host', functions: [gpuA, gpuAAudio, nic] });
+    });
+
+    it('host → vm-a: the GPU in rp1 and the NIC in rp2, all three on vfio-pci, and the guest sees the NIC', () => {
+      const cmd = r.cmd('peer-1-vm-a');
+      expect(cmd.rc, `${cmd.out}\n${cmd.err}`).toBe(0);
+      expect(look('peer-1-vm-a').drivers).toEqual(VFIO_WITH_NIC);
+      expect(gpuIn('peer-1-vm-a', 'vm-a')).toEqual(GPU_IDS);
+      expect(gpuIn('peer-1-vm-a', 'vm-a', 'rp2')).toEqual([NIC_ID]);
+      expect(ownerIn('peer-1-vm-a')).toBe('vm-a');
+      // The tiny kernel prints its PCI functions whenever they change: the NIC appeared in vm-a's guest.
+      const pciLines = r.file('vm-a-serial.log').split('\n').filter((l) => l.startsWith('l2-pci '));
+      expect(pciLines.some((l) => l.includes(NIC_IN_GUEST)), pciLines.slice(-3).join('\n')).toBe(true);
+    });
+
+    it('vm-a → host: both leave vm-a, and the NIC is back on e1000e', () => {
+      const cmd = r.cmd('peer-2-host');
+      expect(cmd.rc, `${cmd.out}\n${cmd.err}`).toBe(0);
+      expect(look('peer-2-host').drivers).toEqual(HOST_WITH_NIC);
+      expect(gpuIn('peer-2-host', 'vm-a')).toEqual([]);
+      expect(gpuIn('peer-2-host', 'vm-a', 'rp2')).toEqual([]);
+      expect(ownerIn('peer-2-host')).toBe('host');
+      // The guest's last view of its PCI functions has no NIC left.
+      const pciLines = r.file('vm-a-serial.log').split('\n').filter((l) => l.startsWith('l2-pci '));
+      expect(pciLines.at(-1) ?? '').not.toContain(NIC_IN_GUEST);
+    });
+
+    it('host → vm-b (no peer slot on QEMU) is refused at its attach before vm-b starts, and rolled back', () => {
+      const cmd = r.cmd('peer-3-vm-b');
+      expect(cmd.rc).not.toBe(0);
+      expect(look('peer-3-vm-b').drivers).toEqual(HOST_WITH_NIC);
+      expect(look('peer-3-vm-b').vms[CHECK['vm-b']]?.off).toBe(true);
+      expect(ownerIn('peer-3-vm-b')).toBe('host');
+      const entry = peerHistory()[2]!;
+      expect([entry.from, entry.to, entry.outcome, entry.finalOwner]).toEqual(['host', 'vm-b', 'rolled-back', 'host']);
+      expect(entry.error).toMatch(/vm-b runs on QEMU, which cannot pick a guest slot: 0000:03:00\.0/);
+      expect(entry.steps.find((s) => s.name === 'attach')?.outcome).toBe('failed');
+    });
+
+    it('the history has the two moves with their steps, and the helper ends on SIGTERM', () => {
+      const [toVm, toHost] = peerHistory();
+      expect([toVm?.to, toVm?.outcome, toHost?.to, toHost?.outcome]).toEqual(['vm-a', 'succeeded', 'host', 'succeeded']);
+      expect(toVm?.steps.map((s) => s.name)).toEqual(MOVES[0].steps);
+      expect(toHost?.steps.map((s) => s.name)).toEqual(MOVES[2].steps);
+      expect(r.facts().peerHelperExit).toBe('0');
+      expect(r.drivers('peer-end')).toEqual(HOST_WITH_NIC);
+    });
   });
 
   function journal(name: string): JournalJson | null {
