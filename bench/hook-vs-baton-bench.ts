@@ -43,7 +43,7 @@ const run = await runInL1({
 });
 const r = new NestedResults(run.shareDir);
 const facts = r.facts();
-out(`hook-vs-baton: L1 run ${run.qemu.durationMs} ms, job status ${run.status}, started ${started.toISOString()}, guests up after ${facts.l2BootMs} ms, helper up after ${facts.helperUpMs} ms; sleeps ${facts.sleeps}`);
+out(`hook-vs-baton: L1 run ${run.qemu.durationMs} ms, job status ${run.status}, started ${started.toISOString()}, guests up after ${facts.l2BootMs} ms, helper up after ${facts.helperUpMs} ms; sleeps ${facts.sleeps}${values.profile ? '; the helper ran under --cpu-prof: these are not the bench\'s figures' : ''}`);
 if (run.status !== 0) out(describeRun(run));
 
 interface Move {

@@ -3,7 +3,8 @@
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-export interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+/** timeDeltas[i]: microseconds from the previous sample (from startTime for the first) to sample i. */
+export interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 /** Names V8 gives to time outside JavaScript functions. */
 const IDLE = '(idle)';
@@ -22,9 +23,12 @@ export function profileTimes(profile: CpuProfile): { busyUs: number; idleUs: num
   const total = new Map<string, number>();
   let busyUs = 0;
   let idleUs = 0;
+  // Each sample stands for the time until the next one (DevTools' flame chart does the same); the
+  // last until endTime. V8 may write a negative delta (samples out of order): counted as 0.
+  let at = profile.startTime;
+  const times = profile.timeDeltas.map((d) => (at += d));
   profile.samples.forEach((id, i) => {
-    // A sample's time is the delta to the next sample (V8's convention: timeDeltas[i + 1]).
-    const us = profile.timeDeltas[i + 1] ?? 0;
+    const us = Math.max(0, (times[i + 1] ?? profile.endTime) - (times[i] ?? profile.endTime));
     const node = byId.get(id);
     if (!node) return;
     if (node.callFrame.functionName === IDLE) { idleUs += us; return; }

@@ -13,9 +13,10 @@ export interface HostPort {
   readonly stubDriver: string;
   /**
    * What the machine shows. 'gpus': only what decides about the GPUs (display functions, their
-   * slots and IOMMU groups), without names, for a switch that must find one GPU fast.
+   * slots and IOMMU groups), without names; a list of addresses: only those functions' slots and
+   * IOMMU groups, without names (a switch whose GPU the config names by address reads no other).
    */
-  inventory(scope?: 'gpus'): Promise<Inventory>;
+  inventory(scope?: 'gpus' | readonly PciAddress[]): Promise<Inventory>;
   /** The driver bound to each function right now (null: none). */
   drivers(functions: readonly PciAddress[]): Promise<Map<PciAddress, string | null>>;
   /** Every function of the GPU (and the movable peers) to the stub driver; undone on failure. */

@@ -33,7 +33,7 @@ export class RealHost implements HostPort {
     this.ctx.writer.abandon(gpu);
   }
 
-  async inventory(scope?: 'gpus'): Promise<Inventory> {
+  async inventory(scope?: 'gpus' | readonly PciAddress[]): Promise<Inventory> {
     return readInventory({ sysfsRoot: this.ctx.sysfs.root, deviceLocks: this.ctx.deviceLocks, ...(scope ? { scope, pciIds: null } : {}) });
   }
 

@@ -205,7 +205,9 @@ export class HelperService implements BatonService {
   /** The configured GPU as the machine shows it now: its address and every function that moves. */
   async resolveGpu(name: string): Promise<ResolvedGpu> {
     const config = this.gpuConfig(name);
-    const inventory = await this.deps.host.inventory('gpus');
+    // A GPU named by its address: only its slot and IOMMU group are read (under TCG in the lab, the
+    // whole set of display devices cost ~0.5 s per switch); one found by its ids may sit anywhere.
+    const inventory = await this.deps.host.inventory(config.match.by === 'address' ? [config.match.address] : 'gpus');
     const found: Gpu | undefined = inventory.gpus.find((g) => configuredGpu([config], g) === config);
     if (!found) {
       // A card that may be this one but could not be checked (its serial unreadable) says so.

@@ -30,6 +30,7 @@ sh "$LAB_REPO/test/lab/lib/guest/load-drivers.sh" bochs snd-hda-intel e1000e -- 
 modprobe vfio-pci
 fact "groupA $(group_of "$GPU_A")"
 fact "groupNic $(group_of "$NIC")"
+fact "groupNicMembers $(ls "/sys/kernel/iommu_groups/$(group_of "$NIC")/devices" | tr '\n' ' ')"
 # The consent for the peer: a root-owned config naming the NIC as a movable peer of GPU A.
 mkdir -p -m 0755 /run/baton-peer
 PEER_CONFIG=/run/baton-peer/config.yaml

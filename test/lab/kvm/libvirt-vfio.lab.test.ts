@@ -109,7 +109,9 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
   });
 
   it('baton claims GPU A with its movable peer: both functions and the NIC move from their host drivers to vfio-pci', () => {
+    expect(r.facts().groupNic).toMatch(/^\d+$/);
     expect(r.facts().groupNic).not.toBe(r.facts().groupA);
+    expect(r.facts().groupNicMembers?.trim()).toBe(roles.nic);
     expect(hostDriver(roles.nic)).toBe('e1000e');
     const claim = r.cmd('claim');
     expect(claim.rc, claim.err).toBe(0);
@@ -157,6 +159,8 @@ describeOrSkip(unavailable, 'KVM lab: GPU A attached to a libvirt domain through
     expect(facts.holdersAttached?.trim().split(' ')).toContain(facts.qemuPid);
   });
 
+  // The lab's backend pins no GPU slot, so this is libvirt's own choice of a free root port; the
+  // freeSlot rule against a pinned slot is the unit tests' (test/unit/engine/outside-peers.test.ts).
   it('the peer goes to a free root port libvirt picks, beside the GPU\'s two, and QEMU holds its IOMMU group', () => {
     const attach = r.cmd('attach-peer');
     expect(attach.rc, `${attach.out}\n${attach.err}`).toBe(0);

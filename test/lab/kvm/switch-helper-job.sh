@@ -109,7 +109,7 @@ unset IFS
 set +f
 VMA_T0=$(now_ms)
 # rp2: the guest slot of the peer phase's NIC.
-timeout -k 5 1800 "$@" -name vm-a -qmp "unix:$VMA_CHECK,server=on,wait=off" \
+timeout -k 5 1500 "$@" -name vm-a -qmp "unix:$VMA_CHECK,server=on,wait=off" \
   -device pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=2,slot=2 > "$OUT/vm-a-qemu.log" 2>&1 &
 VMA=$!
 
@@ -249,8 +249,15 @@ log "peer: a helper whose config moves the NIC with GPU A"
 LOOK_FUNCTIONS="$GPU_A,$GPU_A_AUDIO,$NIC"
 start_helper "$CFG_PEER"
 look peer-start
+# The guest's own view: rp2's bus is 02 in vm-a. Its /init polls sysfs about once a second and may
+# read a new function before its ids are filled in, so wait for the line that names the NIC.
+guest_has_nic() { grep -q '^l2-pci .* 0000:02:00.0=0x8086:0x10d3' "$SERIAL" 2>/dev/null; }
+guest_lost_nic() { ! grep '^l2-pci' "$SERIAL" | tail -n 1 | grep -q ' 0000:02:00.0='; }
 switch peer-1-vm-a vm-a
+# Facts: the wait after the switch and its look, not the guest's latency.
+fact "peerGuestNicExtraWaitMs $(wait_until 120 guest_has_nic)"
 switch peer-2-host host
+fact "peerGuestNicGoneExtraWaitMs $(wait_until 120 guest_lost_nic)"
 switch peer-3-vm-b vm-b
 run peer-history node "$BATON" history --json --limit 3 --socket "$SOCK"
 stop_helper peerHelper

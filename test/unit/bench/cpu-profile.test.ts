@@ -11,8 +11,11 @@ const profile: CpuProfile = {
     { id: 4, callFrame: frame('readlinkSync', 29) },
     { id: 5, callFrame: frame('(idle)') },
   ],
+  // Samples at 100, 1100, 3100, 6100, 10100, 15100 µs; the profile ends at 21100.
   samples: [2, 3, 4, 4, 5, 5],
-  timeDeltas: [0, 1000, 2000, 3000, 4000, 5000, 6000],
+  timeDeltas: [100, 1000, 2000, 3000, 4000, 5000],
+  startTime: 0,
+  endTime: 21_100,
 };
 
 describe('the CPU profile summary', () => {

@@ -2,7 +2,7 @@
 // libvirt's -name guest=), the real /proc with a real child process holding a file open, and the
 // handoff and reset refusing on a captured sysfs tree with the GPU on vfio-pci, touching nothing.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { releaseGpu } from '../../../app/host/handoff/release.js';
 import { ChildKernelWriter } from '../../../app/host/kernel/kernel-writer.js';
 import { ResetFailed, resetGpu } from '../../../app/host/reset/reset.js';
 import { Sysfs } from '../../../app/host/sysfs/sysfs.js';
-import { DeviceInUse, describeHolders, findGroupHolders, findHolders, forcePastHolderBudget, InUseGuard, vfioNodesOf, vmNameFromArgv } from '../../../app/host/vfio/holders.js';
+import { DeviceInUse, describeHolders, findGroupHolders, findHolders, forcePastHolderBudget, InUseGuard, tryOpenGroup, vfioNodesOf, vmNameFromArgv, type GroupOpen } from '../../../app/host/vfio/holders.js';
 import { extractSysfsFixture } from '../../lab/lib/fixtures.js';
 
 function fakeProc(processes: { pid: number; comm: string; argv: string[]; fds: string[] }[]): string {
@@ -117,6 +117,57 @@ describe('VFIO holders', () => {
     expect(() => forced.check(target, 'reset')).not.toThrow();
     expect(warnings.join('')).toContain('BATON_TEST_FORCE_PAST_HOLDER');
     expect(() => forced.check(target, 'reset')).toThrow(DeviceInUse);
+  });
+});
+
+describe("the kernel's exclusive open of the group node, asked before the /proc walk", () => {
+  /** The captured tree without the functions' device cdevs (a kernel without VFIO_DEVICE_CDEV). */
+  function groupOnlyTree(): string {
+    const root = vfioTree();
+    for (const f of [GPU, AUDIO]) rmSync(join(root, 'bus/pci/devices', f, 'vfio-dev'), { recursive: true, force: true });
+    return root;
+  }
+  const holder = (node: string) => fakeProc([{ pid: 900, comm: 'qemu-system-x86', argv: ['qemu-system-x86_64', '-name', 'guest=win11'], fds: [node] }]);
+  const target = { address: GPU, iommuGroup: 8, functions: [GPU, AUDIO] };
+  const guard = (root: string, proc: string, answer: GroupOpen, asked: string[]) =>
+    new InUseGuard({ sysfs: new Sysfs(root), procRoot: proc, devVfio: '/dev/vfio', forcePast: 0, tryOpen: (p) => (asked.push(p), answer) });
+
+  it('opens a character device and closes it; no node is free; a file, a folder or a link says nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-open-'));
+    writeFileSync(join(dir, 'file'), '');
+    symlinkSync('/dev/null', join(dir, 'link'));
+    expect(tryOpenGroup('/dev/null')).toBe('free');
+    expect(tryOpenGroup(join(dir, 'absent'))).toBe('free');
+    expect(tryOpenGroup(join(dir, 'file'))).toBe('unknown');
+    expect(tryOpenGroup(dir)).toBe('unknown');
+    expect(tryOpenGroup(join(dir, 'link'))).toBe('unknown');
+  });
+
+  it('every group node opens: nobody holds the GPU, and /proc is not walked', () => {
+    const asked: string[] = [];
+    // The fake /proc says a process holds the node: the kernel's word wins, so the walk never ran.
+    expect(() => guard(groupOnlyTree(), holder('/dev/vfio/8'), 'free', asked).check(target, 'reset')).not.toThrow();
+    expect(asked).toEqual(['/dev/vfio/8']);
+  });
+
+  it.each(['busy', 'unknown'] as const)('a node that is %s: the walk decides, and names the holder', (answer) => {
+    const asked: string[] = [];
+    const err = (() => { try { guard(groupOnlyTree(), holder('/dev/vfio/8'), answer, asked).check(target, 'reset'); } catch (e) { return e; } return null; })();
+    expect(err).toBeInstanceOf(DeviceInUse);
+    expect((err as Error).message).toContain('pid 900');
+    expect(asked).toEqual(['/dev/vfio/8']);
+  });
+
+  it('with device cdevs (opened without exclusion) only the walk is asked', () => {
+    const asked: string[] = [];
+    expect(() => guard(vfioTree(), holder('/dev/vfio/devices/vfio0'), 'free', asked).check(target, 'reset')).toThrow(DeviceInUse);
+    expect(asked).toEqual([]);
+  });
+
+  it('is on by default only for the real /proc', () => {
+    // A fake /proc with a holder and no group node on this machine: the walk still finds it.
+    const proc = holder('/dev/vfio/8');
+    expect(() => new InUseGuard({ sysfs: new Sysfs(groupOnlyTree()), procRoot: proc, devVfio: '/dev/vfio', forcePast: 0 }).check(target, 'reset')).toThrow(DeviceInUse);
   });
 });
 
